@@ -1,0 +1,3 @@
+from battrace.cli import main
+
+main()

@@ -1,0 +1,30 @@
+"""Settings, read from the environment (``BATTRACE_*``) with documented defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///battrace.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The database URL: an explicit value, else ``BATTRACE_DATABASE_URL``, else a local SQLite file."""
+    return explicit or os.environ.get("BATTRACE_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    regime: str = "CN-2026"
+    idle_limit_days: int = 90
+    batch_limit: int = 10_000
+
+    @classmethod
+    def from_env(cls, db: str | None = None) -> Settings:
+        return cls(
+            database_url=database_url(db),
+            regime=os.environ.get("BATTRACE_REGIME", "CN-2026"),
+            idle_limit_days=int(os.environ.get("BATTRACE_IDLE_LIMIT_DAYS", "90")),
+            batch_limit=int(os.environ.get("BATTRACE_BATCH_LIMIT", "10000")),
+        )

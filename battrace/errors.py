@@ -1,0 +1,144 @@
+"""One error hierarchy for the whole platform.
+
+Every error has a stable machine ``code`` and an HTTP ``status``; each face (API, web, CLI) maps
+them once: the API to the canonical JSON body, the web to an error page, the CLI to exit code 1
+with a one-line message.
+
+    BattraceError                       500 internal_error
+    ├── ValidationError                 422 invalid_input
+    │   ├── InvalidCode                 422 invalid_code        (R06)
+    │   ├── InvalidVin                  422 invalid_vin
+    │   ├── InvalidCreditCode           422 invalid_credit_code
+    │   └── InvalidEvent                422 invalid_event
+    ├── NotFound                        404 not_found
+    │   ├── UnknownBattery              404 unknown_battery
+    │   ├── UnknownVehicle              404 unknown_vehicle
+    │   └── UnknownOrg                  404 unknown_org
+    ├── Conflict                        409 conflict
+    │   ├── DuplicateCode               409 duplicate_code      (R06b)
+    │   ├── AlreadyAssembled            409 already_assembled   (R06b)
+    │   ├── InvalidTransition           409 invalid_transition  (R07)
+    │   ├── EventIdConflict             409 event_id_conflict
+    │   └── UnknownManufacturer         409 unknown_manufacturer (R08)
+    ├── Forbidden                       403 forbidden
+    │   ├── NotCustodian                403 not_custodian       (R12)
+    │   └── ForbiddenEvent              403 forbidden_event     (R12)
+    ├── Unauthorized                    401 unauthorized
+    ├── PayloadTooLarge                 413 payload_too_large
+    ├── LogTampered                     500 log_tampered
+    └── StorageError                    503 storage_unavailable
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BattraceError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: dict[str, Any] = context
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical error body shared by every face."""
+        return {
+            "ok": False,
+            "error": self.message,
+            "code": self.code,
+            "status": self.status,
+            "context": self.context,
+        }
+
+
+class ValidationError(BattraceError):
+    status, code = 422, "invalid_input"
+
+
+class InvalidCode(ValidationError):
+    code = "invalid_code"
+
+
+class InvalidVin(ValidationError):
+    code = "invalid_vin"
+
+
+class InvalidCreditCode(ValidationError):
+    code = "invalid_credit_code"
+
+
+class InvalidEvent(ValidationError):
+    code = "invalid_event"
+
+
+class NotFound(BattraceError):
+    status, code = 404, "not_found"
+
+
+class UnknownBattery(NotFound):
+    code = "unknown_battery"
+
+
+class UnknownVehicle(NotFound):
+    code = "unknown_vehicle"
+
+
+class UnknownOrg(NotFound):
+    code = "unknown_org"
+
+
+class Conflict(BattraceError):
+    status, code = 409, "conflict"
+
+
+class DuplicateCode(Conflict):
+    code = "duplicate_code"
+
+
+class AlreadyAssembled(Conflict):
+    code = "already_assembled"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class EventIdConflict(Conflict):
+    code = "event_id_conflict"
+
+
+class UnknownManufacturer(Conflict):
+    code = "unknown_manufacturer"
+
+
+class Forbidden(BattraceError):
+    status, code = 403, "forbidden"
+
+
+class NotCustodian(Forbidden):
+    code = "not_custodian"
+
+
+class ForbiddenEvent(Forbidden):
+    code = "forbidden_event"
+
+
+class Unauthorized(BattraceError):
+    status, code = 401, "unauthorized"
+
+
+class PayloadTooLarge(BattraceError):
+    status, code = 413, "payload_too_large"
+
+
+class LogTampered(BattraceError):
+    status, code = 500, "log_tampered"
+
+
+class StorageError(BattraceError):
+    status, code = 503, "storage_unavailable"
