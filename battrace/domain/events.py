@@ -1,0 +1,331 @@
+"""Native events: the reporting contract, validated field by field.
+
+An event is a JSON object with common fields (``event_id``, ``type``, ``occurred_at``, ``reporter``,
+optional ``region`` and ``data``) and the fields of its type (``EVENT_TYPES``). :func:`parse_event`
+turns a raw object into an :class:`Event` or raises :class:`~battrace.errors.InvalidEvent` (or
+:class:`~battrace.errors.InvalidCode` for a malformed battery code, rule R06) naming the field.
+
+The event's *content* (what the reporter said, canonical JSON) is what idempotency compares and
+what the hash chain covers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from battrace.domain.codes import parse_code
+from battrace.domain.credit import validate_credit_code
+from battrace.domain.vin import validate_vin
+from battrace.errors import BattraceError, InvalidEvent
+
+APPLICATIONS = ("energy_storage", "backup_power", "charging_station", "low_speed_vehicle", "e_bike", "other")
+PROCESSES = ("hydro", "pyro", "direct")
+TEST_METHODS = ("gbt34015", "pulse")
+COMMON_FIELDS = ("event_id", "type", "occurred_at", "reporter", "region", "data")
+_REGION = re.compile(r"^\d{6}$")
+_EVENT_ID_MAX = 128
+
+
+def _fail(event_type: str | None, field: str, message: str, value: Any = None) -> InvalidEvent:
+    prefix = f"{event_type}: " if event_type else ""
+    return InvalidEvent(f"{prefix}field {field!r} {message}", field=field, value=_short(value))
+
+
+def _short(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= 80 and isinstance(value, (str, int, float, bool, type(None))) else text[:80]
+
+
+# -- field checkers: (event_type, field, value) -> normalised value ----------------------------------
+
+Checker = Callable[[str, str, Any], Any]
+
+
+def _code(t: str, f: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise _fail(t, f, "must be a battery code (string)", v)
+    parse_code(v)
+    return v
+
+
+def _codes(t: str, f: str, v: Any) -> list[str]:
+    if not isinstance(v, list) or not v:
+        raise _fail(t, f, "must be a non-empty list of battery codes", v)
+    out = [_code(t, f"{f}[{i}]", c) for i, c in enumerate(v)]
+    if len(set(out)) != len(out):
+        raise _fail(t, f, "lists a battery more than once", v)
+    return out
+
+
+def _vin(t: str, f: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise _fail(t, f, "must be a 17-character VIN", v)
+    validate_vin(v)
+    return v
+
+
+def _credit(t: str, f: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise _fail(t, f, "must be an 18-character unified social credit code", v)
+    validate_credit_code(v)
+    return v
+
+
+def _text(t: str, f: str, v: Any) -> str:
+    if not isinstance(v, str) or not v.strip() or len(v) > 500:
+        raise _fail(t, f, "must be a non-empty string (at most 500 characters)", v)
+    return v
+
+
+def _bool(t: str, f: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise _fail(t, f, "must be true or false", v)
+    return v
+
+
+def _number(t: str, f: str, v: Any, lo: float = 0.0, hi: float = 1e9, lo_open: bool = True) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise _fail(t, f, "must be a number", v)
+    if (v <= lo if lo_open else v < lo) or v > hi:
+        bound = f"> {lo}" if lo_open else f">= {lo}"
+        raise _fail(t, f, f"must be {bound} and <= {hi}", v)
+    return v
+
+
+def _positive(t: str, f: str, v: Any) -> float:
+    return _number(t, f, v)
+
+
+def _soh(t: str, f: str, v: Any) -> float:
+    return _number(t, f, v, 0.0, 1.2, lo_open=False)
+
+
+def _choice(options: tuple[str, ...]) -> Checker:
+    def check(t: str, f: str, v: Any) -> str:
+        if v not in options:
+            raise _fail(t, f, f"must be one of {', '.join(options)}", v)
+        return str(v)
+
+    return check
+
+
+def _timestamp(t: str, f: str, v: Any) -> str:
+    parse_time(v, f, t)
+    return str(v)
+
+
+def _outputs(t: str, f: str, v: Any) -> dict[str, float]:
+    if not isinstance(v, dict) or not v:
+        raise _fail(t, f, "must be an object of material -> kg", v)
+    for k, kg in v.items():
+        if not isinstance(k, str) or not re.match(r"^[a-z_]{1,32}$", k):
+            raise _fail(t, f"{f}.{k}", "is not a material name (lower-case letters and _)", k)
+        _number(t, f"{f}.{k}", kg, 0.0, 1e7, lo_open=False)
+    return dict(v)
+
+
+def _replacements(t: str, f: str, v: Any) -> list[dict[str, str]]:
+    if not isinstance(v, list) or not v:
+        raise _fail(t, f, "must be a non-empty list of {removed, installed}", v)
+    out = []
+    for i, item in enumerate(v):
+        if not isinstance(item, dict) or set(item) != {"removed", "installed"}:
+            raise _fail(t, f"{f}[{i}]", "must be an object with exactly removed and installed", item)
+        out.append({"removed": _code(t, f"{f}[{i}].removed", item["removed"]),
+                    "installed": _code(t, f"{f}[{i}].installed", item["installed"])})
+    return out
+
+
+def _features(t: str, f: str, v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise _fail(t, f, "must be an object", v)
+    return v
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    name: str
+    reporters: tuple[str, ...] | None  # None: any organisation (custody decides)
+    required: Mapping[str, Checker]
+    optional: Mapping[str, Checker]
+
+
+_ALL = None
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in (
+        EventType(
+            "battery.produced", ("battery_maker",),
+            {"battery": _code, "model": _text, "rated_capacity_ah": _positive, "nominal_voltage_v": _positive,
+             "rated_energy_kwh": _positive, "mass_kg": _positive},
+            {"components": _codes},
+        ),
+        EventType("battery.assembled", ("battery_maker", "vehicle_maker"),
+                  {"battery": _code, "components": _codes}, {}),
+        EventType("techinfo.filed", ("battery_maker",),
+                  {"model": _text, "ccc_certified_at": _timestamp, "document": _text}, {}),
+        EventType(
+            "vehicle.certified", ("vehicle_maker",),
+            {"vin": _vin, "vehicle_model": _text, "swap_model": _bool, "batteries": _codes, "certificate_no": _text},
+            {},
+        ),
+        EventType("vehicle.sold", ("vehicle_maker",), {"vin": _vin}, {}),
+        EventType("battery.swapped", ("swap_operator",), {"vin": _vin, "removed": _code, "installed": _code}, {}),
+        EventType("battery.replaced", ("repair_shop", "vehicle_maker"),
+                  {"vin": _vin, "removed": _code, "reason": _text}, {"installed": _code}),
+        EventType("battery.repaired", ("repair_shop", "vehicle_maker"),
+                  {"battery": _code}, {"components_replaced": _replacements}),
+        EventType("vehicle.scrapped", ("dismantler",),
+                  {"vin": _vin, "batteries_present": lambda t, f, v: [] if v == [] else _codes(t, f, v),
+                   "certificate_no": _text}, {}),
+        EventType("battery.removed", ("dismantler",), {"battery": _code, "vin": _vin}, {}),
+        EventType("battery.handed_over", _ALL, {"batteries": _codes, "to": _credit}, {}),
+        EventType("battery.received", _ALL, {"batteries": _codes, "from": _credit}, {}),
+        EventType(
+            "battery.tested", _ALL, {"battery": _code, "soh": _soh},
+            {"measured_capacity_ah": _positive, "internal_resistance_mohm": _positive,
+             "method": _choice(TEST_METHODS), "features": _features},
+        ),
+        EventType(
+            "battery.remanufactured", ("reuse_enterprise",),
+            {"product": _code, "sources": _codes, "application": _choice(APPLICATIONS)},
+            {"certification": _text},
+        ),
+        EventType("product.delivered", ("reuse_enterprise",),
+                  {"battery": _code, "application": _choice(APPLICATIONS), "customer": _text}, {}),
+        EventType("battery.dismantled", ("recycler", "reuse_enterprise"), {"battery": _code}, {"components": _codes}),
+        EventType(
+            "battery.recycled", ("recycler",),
+            {"batteries": _codes, "process": _choice(PROCESSES), "outputs": _outputs}, {},
+        ),
+        EventType("battery.reported_missing", _ALL, {"battery": _code, "reason": _text}, {}),
+    )
+}
+
+
+def parse_time(value: Any, field: str = "occurred_at", event_type: str | None = None) -> datetime:
+    """An RFC 3339 timestamp with an offset (``Z`` or ``+08:00``)."""
+    if not isinstance(value, str):
+        raise _fail(event_type, field, "must be an RFC 3339 timestamp with offset", value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(event_type, field, "is not an RFC 3339 timestamp", value) from None
+    if moment.tzinfo is None:
+        raise _fail(event_type, field, "needs a time-zone offset (China reports in +08:00)", value)
+    return moment
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A validated event, as reported."""
+
+    event_id: str
+    type: str
+    occurred_at: datetime
+    reporter: str
+    region: str | None
+    fields: dict[str, Any]
+    content: dict[str, Any]  # the normalised reported object (without platform extras)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.fields.get(name, default)
+
+    @property
+    def canonical(self) -> str:
+        return canonical_json(self.content)
+
+    def codes(self) -> list[str]:
+        """Every battery code the event names, in order."""
+        out: list[str] = []
+        f = self.fields
+        for key in ("battery", "product", "removed", "installed"):
+            if key in f:
+                out.append(f[key])
+        for key in ("batteries", "components", "sources", "batteries_present"):
+            out.extend(f.get(key) or ())
+        for item in f.get("components_replaced") or ():
+            out.extend((item["removed"], item["installed"]))
+        seen: set[str] = set()
+        return [c for c in out if not (c in seen or seen.add(c))]  # type: ignore[func-returns-value]
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+PLATFORM_FIELDS = ("recorded_at", "seq", "hash", "imported")
+
+
+def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
+    """Validate a raw event object. ``reporter`` (from credentials) fills a missing ``reporter``.
+
+    Platform fields (``recorded_at``, ``seq``, ``hash``, ``imported``) are not part of the reported
+    content and are ignored here; the ingest service decides what to do with ``recorded_at``.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidEvent(f"an event must be a JSON object, got {type(raw).__name__}")
+    event_type = raw.get("type")
+    if not isinstance(event_type, str):
+        raise _fail(None, "type", "is required", event_type)
+    spec = EVENT_TYPES.get(event_type)
+    if spec is None:
+        raise _fail(None, "type", f"is not a known event type ({', '.join(EVENT_TYPES)})", event_type)
+    event_id = raw.get("event_id")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > _EVENT_ID_MAX:
+        raise _fail(event_type, "event_id", f"is required (a string of 1-{_EVENT_ID_MAX} characters)", event_id)
+    occurred_at = parse_time(raw.get("occurred_at"), "occurred_at", event_type)
+    who = raw.get("reporter", reporter)
+    if who is None:
+        raise _fail(event_type, "reporter", "is required (the reporter's unified social credit code)")
+    _credit(event_type, "reporter", who)
+    region = raw.get("region")
+    if region is not None and (not isinstance(region, str) or not _REGION.match(region)):
+        raise _fail(event_type, "region", "must be a 6-digit GB/T 2260 division code", region)
+    data = raw.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise _fail(event_type, "data", "must be an object", data)
+    fields: dict[str, Any] = {}
+    for name, check in spec.required.items():
+        if name not in raw:
+            raise _fail(event_type, name, "is required")
+        fields[name] = check(event_type, name, raw[name])
+    for name, check in spec.optional.items():
+        if name in raw and raw[name] is not None:
+            fields[name] = check(event_type, name, raw[name])
+    unknown = sorted(set(raw) - set(COMMON_FIELDS) - set(spec.required) - set(spec.optional) - set(PLATFORM_FIELDS))
+    if unknown:
+        raise _fail(event_type, unknown[0], "is not part of this event type (extra attributes belong in 'data')")
+    content: dict[str, Any] = {"event_id": event_id, "type": event_type, "occurred_at": raw["occurred_at"],
+                               "reporter": who}
+    if region is not None:
+        content["region"] = region
+    if data is not None:
+        content["data"] = data
+    content.update(fields)
+    try:
+        canonical_json(content)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - JSON input is always serialisable
+        raise _fail(event_type, "data", f"is not serialisable: {exc}") from None
+    return Event(event_id, event_type, occurred_at, who, region, fields, content)
+
+
+def try_parse_event(raw: Any, *, reporter: str | None = None) -> Event | BattraceError:
+    try:
+        return parse_event(raw, reporter=reporter)
+    except BattraceError as exc:
+        return exc

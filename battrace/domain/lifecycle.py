@@ -1,0 +1,145 @@
+"""The fold: how each event changes a battery's or a vehicle's state.
+
+``evolve_battery`` and ``evolve_vehicle`` are pure and need nothing but the previous state and the
+event, so one battery's history (its stream) can be replayed on its own — to rebuild any past
+version of its digital ID, or to check the stored read model against the log. The checks that
+decide whether an event may happen at all live in :mod:`battrace.domain.integrity`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from battrace.domain.codes import parse_code
+from battrace.domain.events import Event
+from battrace.domain.state import BatteryState, VehicleState
+
+
+def new_battery(code: str, event: Event, **extra: Any) -> BatteryState:
+    parsed = parse_code(code)
+    return BatteryState(
+        code=code,
+        level=parsed.level,
+        battery_type=parsed.battery_type,
+        chemistry=parsed.chemistry,
+        manufacturer=parsed.manufacturer,
+        remade=parsed.remade,
+        state="produced",
+        maker=event.reporter,
+        custodian=event.reporter,
+        produced_at=event.content["occurred_at"],
+        **extra,
+    )
+
+
+def _waste(s: BatteryState, at: str, custodian: str, **changes: Any) -> BatteryState:
+    return replace(
+        s, state="waste", waste=True, waste_since=s.waste_since or at, custodian=custodian, vin=None, **changes
+    )
+
+
+def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatteryState:
+    """The state of battery ``code`` after ``event`` (which names it)."""
+    t = event.type
+    f = event.fields
+    at: str = event.content["occurred_at"]
+    who = event.reporter
+    if s is None:
+        if t == "battery.produced":
+            return new_battery(
+                code, event, model=f["model"], rated_capacity_ah=f["rated_capacity_ah"],
+                nominal_voltage_v=f["nominal_voltage_v"], rated_energy_kwh=f["rated_energy_kwh"],
+                mass_kg=f["mass_kg"], last_event_at=at,
+            )
+        if t == "battery.remanufactured":
+            data = event.content.get("data") or {}
+            figures = {k: data[k] for k in ("model", "rated_capacity_ah", "nominal_voltage_v", "rated_energy_kwh",
+                                            "mass_kg") if k in data}
+            return new_battery(
+                code, event, application=f["application"], certification=f.get("certification"),
+                sources=tuple(f["sources"]), last_event_at=at, **figures,
+            )
+        raise ValueError(f"{t} cannot start the stream of {code}")
+    s = replace(s, last_event_at=at)
+    if t in ("battery.produced", "battery.assembled"):
+        if code != f["battery"]:  # a component placed into the parent
+            return replace(s, state="assembled", parent=f["battery"])
+        return s
+    if t == "vehicle.certified":
+        return replace(s, state="installed", vin=f["vin"], last_vin=f["vin"])
+    if t == "vehicle.sold":
+        return replace(s, state="in_service") if s.state == "installed" else s
+    if t == "battery.swapped":
+        if code == f["removed"]:
+            return replace(s, state="swap_stock", custodian=who, vin=None)
+        return replace(s, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=None)
+    if t == "battery.replaced":
+        if code == f["removed"]:
+            return _waste(s, at, who)
+        return replace(s, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=None)
+    if t == "battery.repaired":
+        if code == f["battery"]:
+            return s
+        for item in f.get("components_replaced") or ():
+            if code == item["removed"]:
+                return _waste(s, at, who, parent=None)
+            if code == item["installed"]:
+                return replace(s, state="assembled", parent=f["battery"])
+        return s
+    if t == "vehicle.scrapped":
+        return replace(s, custodian=who)
+    if t == "battery.removed":
+        return _waste(s, at, who)
+    if t == "battery.handed_over":
+        return replace(s, state="in_transit", prior_state=s.state, pending_to=f["to"])
+    if t == "battery.received":
+        return replace(s, state=s.prior_state or "waste", prior_state=None, pending_to=None, custodian=who)
+    if t == "battery.tested":
+        health = {
+            "soh": f["soh"],
+            "measured_capacity_ah": f.get("measured_capacity_ah"),
+            "internal_resistance_mohm": f.get("internal_resistance_mohm"),
+            "method": f.get("method"),
+            "tested_at": at,
+            "tested_by": who,
+        }
+        return replace(s, health=health)
+    if t == "battery.remanufactured":
+        return replace(s, state="remade")
+    if t == "product.delivered":
+        return replace(s, state="in_service", application=f["application"])
+    if t == "battery.dismantled":
+        if code == f["battery"]:
+            return replace(s, state="dismantled")
+        return _waste(s, at, who, parent=None)
+    if t == "battery.recycled":
+        return replace(s, state="recycled")
+    if t == "battery.reported_missing":
+        return replace(s, state="missing")
+    raise ValueError(f"{t} does not change battery {code}")
+
+
+def evolve_vehicle(v: VehicleState | None, event: Event) -> VehicleState:
+    t = event.type
+    f = event.fields
+    at: str = event.content["occurred_at"]
+    if v is None:
+        if t != "vehicle.certified":
+            raise ValueError(f"{t} cannot start a vehicle stream")
+        return VehicleState(
+            vin=f["vin"], maker=event.reporter, vehicle_model=f["vehicle_model"], swap_model=f["swap_model"],
+            certificate_no=f["certificate_no"], certified_at=at, region=event.region, packs=tuple(f["batteries"]),
+        )
+    if t == "vehicle.sold":
+        return replace(v, state="sold", sold_at=at, region=event.region or v.region)
+    if t in ("battery.swapped", "battery.replaced"):
+        packs = [p for p in v.packs if p != f["removed"]]
+        if f.get("installed") and v.vin == f["vin"]:
+            packs.append(f["installed"])
+        return replace(v, packs=tuple(packs))
+    if t == "vehicle.scrapped":
+        return replace(v, state="scrapped", scrapped_at=at, scrapped_by=event.reporter)
+    if t == "battery.removed":
+        return replace(v, packs=tuple(p for p in v.packs if p != f["battery"]))
+    raise ValueError(f"{t} does not change vehicle {v.vin}")

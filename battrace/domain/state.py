@@ -1,0 +1,105 @@
+"""Read-model state of batteries and vehicles, as folded from their events.
+
+Battery states::
+
+    produced ──► assembled (in a parent)        produced ──► installed (bound to a VIN)
+    installed ──► in_service (vehicle sold)     in_service ──► swap_stock (swapped out)
+    in_service ──► waste (replaced, or removed from a scrapped vehicle)
+    waste/swap_stock/produced/dismantled ──► in_transit (handed over) ──► back (received)
+    waste ──► remade (a source of a re-made product) | dismantled ──► recycled
+    any held battery ──► missing (reported missing)
+
+Times are kept as the reporter's RFC 3339 strings (they sort correctly when compared as
+datetimes; see :func:`battrace.domain.events.parse_time`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+BATTERY_STATES = (
+    "produced",
+    "assembled",
+    "installed",
+    "in_service",
+    "swap_stock",
+    "waste",
+    "in_transit",
+    "remade",
+    "dismantled",
+    "recycled",
+    "missing",
+)
+#: States in which a battery has left vehicle service for good or is held as waste stock.
+TERMINAL_STATES = frozenset({"remade", "recycled"})
+VEHICLE_STATES = ("certified", "sold", "scrapped")
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryState:
+    code: str
+    level: str
+    battery_type: str
+    chemistry: str
+    manufacturer: str
+    remade: bool
+    state: str = "produced"
+    maker: str | None = None
+    model: str | None = None
+    rated_capacity_ah: float | None = None
+    nominal_voltage_v: float | None = None
+    rated_energy_kwh: float | None = None
+    mass_kg: float | None = None
+    produced_at: str | None = None
+    custodian: str | None = None
+    prior_state: str | None = None
+    pending_to: str | None = None
+    vin: str | None = None
+    last_vin: str | None = None
+    parent: str | None = None
+    waste: bool = False
+    waste_since: str | None = None
+    application: str | None = None
+    certification: str | None = None
+    health: dict[str, Any] | None = None
+    sources: tuple[str, ...] = ()
+    last_event_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sources"] = list(self.sources)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BatteryState:
+        d = dict(d)
+        d["sources"] = tuple(d.get("sources") or ())
+        return cls(**d)
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleState:
+    vin: str
+    maker: str
+    vehicle_model: str
+    swap_model: bool
+    certificate_no: str
+    state: str = "certified"
+    certified_at: str | None = None
+    sold_at: str | None = None
+    scrapped_at: str | None = None
+    scrapped_by: str | None = None
+    region: str | None = None
+    packs: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["packs"] = list(self.packs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VehicleState:
+        d = dict(d)
+        d["packs"] = tuple(d.get("packs") or ())
+        return cls(**d)

@@ -1,0 +1,382 @@
+"""Ingest: the one path by which every event reaches the log (CLI, API, EPCIS capture, demo).
+
+Events are processed in order, in transactions of ``batch_size``. Each event is on its own
+``accepted``, ``duplicate`` or ``rejected``: a rejected event leaves nothing behind but its
+rejection in the report. Per batch: take the writer lock, load what the batch touches, decide each
+event against an in-memory overlay of the world, then append the accepted events, their hash-chain
+links and the updated read models in the same transaction.
+
+Hashes: an event's hash is ``sha256(seq | recorded_at | imported | canonical content)``; each
+stream (a battery, ``vin:<VIN>``, ``techinfo:<maker>:<model>``) chains its events with
+``link = sha256(previous link | event hash)``. A battery's history therefore verifies on its own and
+the log can later be sharded by stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from battrace import clock
+from battrace.domain.events import Event, parse_event, parse_time, sha256_hex
+from battrace.domain.integrity import Decision, decide
+from battrace.domain.orgs import Org
+from battrace.domain.state import BatteryState, VehicleState
+from battrace.errors import BattraceError, EventIdConflict, InvalidEvent
+from battrace.storage.store import GENESIS, Store
+
+#: How far ahead of the platform's clock an ``occurred_at`` may lie (clock skew).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+DEFAULT_BATCH = 2000
+
+
+def time_text(moment: datetime) -> str:
+    """The canonical UTC text of a platform timestamp (what the hash covers)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(seq: int, recorded_at: datetime, imported: bool, body: str) -> str:
+    return sha256_hex(f"{seq}|{time_text(recorded_at)}|{int(imported)}|{body}")
+
+
+def link_hash(previous: str, event_digest: str) -> str:
+    return sha256_hex(previous + event_digest)
+
+
+@dataclass
+class Outcome:
+    line: int | None
+    event_id: str | None
+    status: str  # accepted | duplicate | rejected
+    code: str | None = None
+    message: str | None = None
+    seq: int | None = None
+    hash: str | None = None
+    context: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"line": self.line, "event_id": self.event_id, "status": self.status}
+        if self.status == "rejected":
+            d.update(code=self.code, message=self.message, context=self.context or {})
+        else:
+            d.update(seq=self.seq, hash=self.hash)
+        return d
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def accepted(self) -> int:
+        return self.count("accepted")
+
+    @property
+    def duplicate(self) -> int:
+        return self.count("duplicate")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+    def as_dict(self, *, outcomes: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "rejections": [
+                {"line": o.line, "event_id": o.event_id, "code": o.code, "message": o.message}
+                for o in self.outcomes
+                if o.status == "rejected"
+            ],
+        }
+        if outcomes:
+            d["outcomes"] = [o.as_dict() for o in self.outcomes]
+        return d
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An event that was appended, with what it changed (handed to observers)."""
+
+    seq: int
+    event: Event
+    decision: Decision
+    recorded_at: datetime
+    imported: bool
+    hash: str
+
+
+class Observer(Protocol):
+    """Runs inside the ingest transaction after a batch is appended (e.g. the compliance engine)."""
+
+    def after_append(self, conn: Connection, accepted: list[Accepted], world: BatchWorld) -> None: ...
+
+
+class BatchWorld:
+    """The world as one batch sees it: the database plus the batch's own accepted changes."""
+
+    def __init__(self, store: Store, conn: Connection, orgs: dict[str, Org]) -> None:
+        self.store = store
+        self.conn = conn
+        self.orgs = orgs
+        self.maker_codes = {code: o for o in orgs.values() for code in o.manufacturer_codes}
+        self.batteries: dict[str, tuple[BatteryState, int, str] | None] = {}
+        self.vehicles: dict[str, tuple[VehicleState, int, str] | None] = {}
+        self.techinfo: dict[str, tuple[dict[str, Any], int, str] | None] = {}
+        self.dirty_batteries: set[str] = set()
+        self.dirty_vehicles: set[str] = set()
+        self.dirty_techinfo: set[str] = set()
+        self.last_seq: dict[str, int] = {}
+
+    # World protocol
+    def org(self, credit_code: str) -> Org | None:
+        return self.orgs.get(credit_code)
+
+    def maker_of_code(self, manufacturer_code: str) -> Org | None:
+        return self.maker_codes.get(manufacturer_code)
+
+    def battery(self, code: str) -> BatteryState | None:
+        if code not in self.batteries:
+            self.prefetch_batteries([code])
+        entry = self.batteries[code]
+        return entry[0] if entry else None
+
+    def vehicle(self, vin: str) -> VehicleState | None:
+        if vin not in self.vehicles:
+            self.prefetch_vehicles([vin])
+        entry = self.vehicles[vin]
+        return entry[0] if entry else None
+
+    def prefetch_batteries(self, codes: Iterable[str]) -> None:
+        missing = [c for c in set(codes) if c not in self.batteries]
+        if missing:
+            found = self.store.get_batteries(self.conn, missing)
+            for c in missing:
+                self.batteries[c] = found.get(c)
+
+    def prefetch_vehicles(self, vins: Iterable[str]) -> None:
+        missing = [v for v in set(vins) if v not in self.vehicles]
+        if missing:
+            found = self.store.get_vehicles(self.conn, missing)
+            for v in missing:
+                self.vehicles[v] = found.get(v)
+            self.prefetch_batteries(p for entry in found.values() for p in entry[0].packs)
+
+    def head(self, stream: str) -> tuple[int, str]:
+        if stream.startswith("vin:"):
+            entry: Any = self.vehicles.get(stream[4:])
+        elif stream.startswith("techinfo:"):
+            if stream not in self.techinfo:
+                self.techinfo[stream] = self.store.get_techinfo(self.conn, [stream]).get(stream)
+            entry = self.techinfo[stream]
+        else:
+            entry = self.batteries.get(stream)
+        return (entry[1], entry[2]) if entry else (0, GENESIS)
+
+    def apply(self, decision: Decision, heads: dict[str, tuple[int, str]], seq: int) -> None:
+        for stream in heads:
+            self.last_seq[stream] = seq
+        for code, state in decision.batteries.items():
+            version, head = heads[code]
+            self.batteries[code] = (state, version, head)
+            self.dirty_batteries.add(code)
+        for vin, vstate in decision.vehicles.items():
+            version, head = heads[f"vin:{vin}"]
+            self.vehicles[vin] = (vstate, version, head)
+            self.dirty_vehicles.add(vin)
+        for stream in decision.extra_streams:
+            version, head = heads[stream]
+            self.techinfo[stream] = (decision.techinfo or {}, version, head)
+            self.dirty_techinfo.add(stream)
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class Ledger:
+    """The ingest service."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        observers: list[Observer] | None = None,
+        now: Callable[[], datetime] = clock.now,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> None:
+        self.store = store
+        self.observers = observers or []
+        self.now = now
+        self.batch_size = batch_size
+
+    def ingest(
+        self,
+        items: Iterable[tuple[int | None, Any]],
+        *,
+        import_history: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest ``(line, raw_event)`` pairs in order; ``raw_event`` may also be a parse error."""
+        report = IngestReport()
+        for batch in _batches(items, self.batch_size):
+            report.outcomes.extend(self._ingest_batch(batch, import_history))
+            if progress:
+                progress(len(batch))
+        return report
+
+    def _parse(self, line: int | None, raw: Any, import_history: bool, now: datetime) -> tuple[Event, datetime]:
+        if isinstance(raw, BattraceError):
+            raise raw
+        event = parse_event(raw)
+        if import_history:
+            if "recorded_at" not in raw:
+                raise InvalidEvent(
+                    f"{event.type}: field 'recorded_at' is required with --import-history", field="recorded_at"
+                )
+            recorded = parse_time(raw["recorded_at"], "recorded_at", event.type)
+            if recorded < event.occurred_at:
+                raise InvalidEvent(
+                    f"{event.type}: recorded_at {raw['recorded_at']} is before occurred_at", field="recorded_at"
+                )
+            if recorded > now + FUTURE_TOLERANCE:
+                raise InvalidEvent(f"{event.type}: recorded_at is in the future", field="recorded_at")
+        else:
+            recorded = now
+        if event.occurred_at > recorded + FUTURE_TOLERANCE:
+            raise InvalidEvent(
+                f"{event.type}: occurred_at {event.content['occurred_at']} lies after the time it was recorded",
+                field="occurred_at",
+            )
+        return event, recorded
+
+    def _ingest_batch(self, batch: list[tuple[int | None, Any]], import_history: bool) -> list[Outcome]:
+        now = self.now()
+        outcomes: list[Outcome] = []
+        parsed: list[tuple[int, Event, datetime]] = []
+        for line, raw in batch:
+            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            try:
+                event, recorded = self._parse(line, raw, import_history, now)
+            except BattraceError as exc:
+                outcomes.append(Outcome(line, event_id if isinstance(event_id, str) else None, "rejected",
+                                        exc.code, exc.message, context=exc.context))
+                continue
+            parsed.append((len(outcomes), event, recorded))
+            outcomes.append(Outcome(line, event.event_id, "pending"))
+        if not parsed:
+            return outcomes
+        with self.store.writer() as conn:
+            orgs = self.store.load_orgs(conn)
+            world = BatchWorld(self.store, conn, orgs)
+            existing = self.store.find_events(conn, [(e.reporter, e.event_id) for _, e, _ in parsed])
+            world.prefetch_batteries(c for _, e, _ in parsed for c in e.codes())
+            world.prefetch_vehicles(e.fields["vin"] for _, e, _ in parsed if "vin" in e.fields)
+            seq = self.store.max_seq(conn)
+            seen: dict[tuple[str, str], tuple[str, int, str]] = {}
+            rows_events: list[dict[str, Any]] = []
+            rows_links: list[dict[str, Any]] = []
+            rows_lineage: list[dict[str, Any]] = []
+            accepted: list[Accepted] = []
+            for index, event, recorded in parsed:
+                out = outcomes[index]
+                body = event.canonical
+                key = (event.reporter, event.event_id)
+                prior = seen.get(key)
+                stored = prior[0] if prior else existing.get(key)
+                if stored is not None:
+                    if stored == body:
+                        out.status = "duplicate"
+                        if prior:
+                            out.seq, out.hash = prior[1], prior[2]
+                        continue
+                    err: BattraceError = EventIdConflict(
+                        f"{event.type}: event_id {event.event_id!r} was already reported by {event.reporter} "
+                        "with different content",
+                        event_id=event.event_id, reporter=event.reporter,
+                    )
+                    out.status, out.code, out.message, out.context = "rejected", err.code, err.message, err.context
+                    continue
+                try:
+                    decision = decide(event, world)
+                except BattraceError as exc:
+                    out.status, out.code, out.message, out.context = "rejected", exc.code, exc.message, exc.context
+                    continue
+                seq += 1
+                digest = event_hash(seq, recorded, import_history, body)
+                heads: dict[str, tuple[int, str]] = {}
+                for stream in decision.streams:
+                    version, head = world.head(stream)
+                    new_head = link_hash(head, digest)
+                    heads[stream] = (version + 1, new_head)
+                    rows_links.append({"stream": stream, "version": version + 1, "seq": seq, "hash": new_head})
+                world.apply(decision, heads, seq)
+                rows_events.append({
+                    "seq": seq, "reporter": event.reporter, "event_id": event.event_id, "type": event.type,
+                    "occurred_at": event.occurred_at, "recorded_at": recorded, "imported": import_history,
+                    "body": body, "hash": digest,
+                })
+                rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
+                seen[key] = (body, seq, digest)
+                out.status, out.seq, out.hash = "accepted", seq, digest
+                accepted.append(Accepted(seq, event, decision, recorded, import_history, digest))
+            self.store.append(
+                conn,
+                rows_events,
+                rows_links,
+                [_battery_row(code, world) for code in sorted(world.dirty_batteries)],
+                [_vehicle_row(vin, world) for vin in sorted(world.dirty_vehicles)],
+                rows_lineage,
+                [_techinfo_row(stream, world) for stream in sorted(world.dirty_techinfo)],
+            )
+            for observer in self.observers:
+                observer.after_append(conn, accepted, world)
+        return outcomes
+
+
+def _battery_row(code: str, world: BatchWorld) -> dict[str, Any]:
+    entry = world.batteries[code]
+    assert entry is not None
+    s, version, head = entry
+    return {
+        "code": code, "level": s.level, "chemistry": s.chemistry, "maker": s.maker, "model": s.model,
+        "state": s.state, "custodian": s.custodian, "vin": s.vin, "parent": s.parent, "remade": s.remade,
+        "waste": s.waste, "version": version, "head": head, "last_seq": world.last_seq[code], "doc": _json(s.as_dict()),
+    }
+
+
+def _vehicle_row(vin: str, world: BatchWorld) -> dict[str, Any]:
+    entry = world.vehicles[vin]
+    assert entry is not None
+    v, version, head = entry
+    return {"vin": vin, "maker": v.maker, "state": v.state, "swap_model": v.swap_model, "version": version,
+            "head": head, "last_seq": world.last_seq[f"vin:{vin}"], "doc": _json(v.as_dict())}
+
+
+def _techinfo_row(stream: str, world: BatchWorld) -> dict[str, Any]:
+    entry = world.techinfo[stream]
+    assert entry is not None
+    doc, version, head = entry
+    return {"stream": stream, "maker": doc.get("maker", ""), "model": doc.get("model", ""), "version": version,
+            "head": head, "last_seq": world.last_seq[stream], "doc": _json(doc)}
+
+
+def _batches(items: Iterable[tuple[int | None, Any]], size: int) -> Iterator[list[tuple[int | None, Any]]]:
+    batch: list[tuple[int | None, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+

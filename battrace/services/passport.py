@@ -1,0 +1,177 @@
+"""The digital ID (passport) of a battery, its history and a vehicle's record.
+
+The passport is read from the read models; ``at=`` rebuilds any past version by folding the
+battery's own stream up to that time (:func:`battrace.domain.lifecycle.evolve_battery`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from battrace.clock import CHINA
+from battrace.domain.codes import parse_code
+from battrace.domain.events import Event, parse_event
+from battrace.domain.lifecycle import evolve_battery
+from battrace.domain.orgs import Org
+from battrace.domain.state import BatteryState
+from battrace.errors import UnknownBattery, UnknownVehicle
+from battrace.storage import schema
+from battrace.storage.store import Store
+
+
+def _org_ref(orgs: dict[str, Org], credit: str | None) -> dict[str, Any] | None:
+    if credit is None:
+        return None
+    org = orgs.get(credit)
+    return {"credit_code": credit, "name": org.name if org else None, "type": org.type if org else None}
+
+
+def history_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored event as shown to readers: the reported content plus platform fields."""
+    event = json.loads(row["body"])
+    recorded: datetime = row["recorded_at"]
+    event.update(
+        seq=row["seq"],
+        recorded_at=recorded.astimezone(CHINA).isoformat(),
+        imported=bool(row["imported"]),
+        hash=row["hash"],
+    )
+    if "link" in row:
+        event["link"] = row["link"]
+    return event
+
+
+def fold(code: str, rows: list[dict[str, Any]]) -> tuple[BatteryState | None, list[str]]:
+    """Replay one battery's stream: its state and its components after the last row."""
+    state: BatteryState | None = None
+    children: list[str] = []
+    for row in rows:
+        event = parse_event(json.loads(row["body"]))
+        state = evolve_battery(state, event, code)
+        children = _children_after(children, event, code)
+    return state, children
+
+
+def _children_after(children: list[str], event: Event, code: str) -> list[str]:
+    f = event.fields
+    if event.type in ("battery.produced", "battery.assembled") and f.get("battery") == code:
+        return children + [c for c in f.get("components") or () if c not in children]
+    if event.type == "battery.repaired" and f.get("battery") == code:
+        out = list(children)
+        for item in f.get("components_replaced") or ():
+            out = [c for c in out if c != item["removed"]] + [item["installed"]]
+        return out
+    if event.type == "battery.dismantled" and f.get("battery") == code:
+        freed = set(f.get("components") or ())
+        return [c for c in children if c not in freed]
+    return children
+
+
+def get_history(store: Store, code: str, *, until: datetime | None = None) -> list[dict[str, Any]]:
+    parse_code(code)
+    with store.reader() as conn:
+        rows = store.stream_events(conn, code, until=until)
+    if not rows and until is None:
+        raise UnknownBattery(f"unknown battery {code}", battery=code)
+    return [history_entry(r) for r in rows]
+
+
+def get_passport(store: Store, code: str, *, at: datetime | None = None) -> dict[str, Any]:
+    """The digital ID of ``code`` now, or as it was at ``at``."""
+    parsed = parse_code(code)
+    with store.reader() as conn:
+        orgs = store.load_orgs(conn)
+        rows = store.stream_events(conn, code, until=at)
+        if at is None:
+            entry = store.get_batteries(conn, [code]).get(code)
+            state = entry[0] if entry else None
+            children = store.children_of(conn, code)
+        else:
+            state, children = fold(code, rows)
+        if state is None:
+            if at is not None and store.get_batteries(conn, [code]):
+                raise UnknownBattery(
+                    f"no event of battery {code} had been recorded by {at.isoformat()}", battery=code
+                )
+            raise UnknownBattery(f"unknown battery {code}", battery=code)
+        sources, products = _lineage(store, conn, code, at, rows)
+        vehicle = _vehicle_summary(store, conn, state.vin) if state.vin else None
+    history = [history_entry(r) for r in rows]
+    return {
+        "code": code,
+        "parsed": parsed.as_dict(),
+        "level": state.level,
+        "chemistry": state.chemistry,
+        "remade": state.remade,
+        "maker": _org_ref(orgs, state.maker),
+        "model": state.model,
+        "rated_capacity_ah": state.rated_capacity_ah,
+        "nominal_voltage_v": state.nominal_voltage_v,
+        "rated_energy_kwh": state.rated_energy_kwh,
+        "mass_kg": state.mass_kg,
+        "produced_at": state.produced_at,
+        "state": state.state,
+        "waste": state.waste,
+        "waste_since": state.waste_since,
+        "custodian": _org_ref(orgs, state.custodian),
+        "pending_to": _org_ref(orgs, state.pending_to),
+        "vin": state.vin,
+        "last_vin": state.last_vin,
+        "vehicle": vehicle,
+        "parent": state.parent,
+        "children": children,
+        "sources": sources,
+        "products": products,
+        "health": state.health,
+        "application": state.application,
+        "certification": state.certification,
+        "as_of": at.isoformat() if at else None,
+        "version": len(rows),
+        "head": rows[-1]["link"] if rows else None,
+        "history": history,
+    }
+
+
+def _lineage(
+    store: Store, conn: Connection, code: str, at: datetime | None, rows: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    sources, products = store.lineage_of(conn, code)
+    if at is None:
+        return sources, products
+    seqs = {r["seq"] for r in rows}
+    lin = schema.lineage
+    kept = conn.execute(select(lin.c.product).where(lin.c.source == code, lin.c.seq.in_(seqs))).scalars()
+    return sources, sorted(kept)
+
+
+def _vehicle_summary(store: Store, conn: Connection, vin: str) -> dict[str, Any] | None:
+    entry = store.get_vehicles(conn, [vin]).get(vin)
+    if entry is None:
+        return None
+    v = entry[0]
+    return {"vin": v.vin, "vehicle_model": v.vehicle_model, "maker": v.maker, "state": v.state,
+            "swap_model": v.swap_model}
+
+
+def get_vehicle(store: Store, vin: str) -> dict[str, Any]:
+    from battrace.domain.vin import validate_vin
+
+    validate_vin(vin)
+    with store.reader() as conn:
+        entry = store.get_vehicles(conn, [vin]).get(vin)
+        if entry is None:
+            raise UnknownVehicle(f"unknown vehicle {vin}", vin=vin)
+        orgs = store.load_orgs(conn)
+        rows = store.stream_events(conn, f"vin:{vin}")
+    v = entry[0]
+    out = v.as_dict()
+    out["maker"] = _org_ref(orgs, v.maker)
+    out["scrapped_by"] = _org_ref(orgs, v.scrapped_by)
+    out["version"] = entry[1]
+    out["head"] = entry[2]
+    out["history"] = [history_entry(r) for r in rows]
+    return out

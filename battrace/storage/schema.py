@@ -1,0 +1,160 @@
+"""Database tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+``events`` and ``event_links`` are the append-only, hash-chained log (the database refuses UPDATE
+and DELETE on them: see the migrations). Everything else is a read model or a registry, updated in
+the same transaction as the append.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class UTCTime(TypeDecorator[datetime]):
+    """A timezone-aware instant: ``timestamptz`` on PostgreSQL, sortable ISO-8601 UTC text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("credit_code", String(18), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("region", String(6)),
+    Column("doc", Text, nullable=False),
+    Column("updated_at", UTCTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("reporter", String(18), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("occurred_at", UTCTime, nullable=False),
+    Column("recorded_at", UTCTime, nullable=False),
+    Column("imported", Boolean, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("reporter", "event_id", name="uq_events_reporter_event_id"),
+)
+Index("ix_events_type_occurred", events.c.type, events.c.occurred_at)
+
+event_links = Table(
+    "event_links",
+    metadata,
+    Column("stream", String(96), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("stream", "version", name="pk_event_links"),
+)
+Index("ix_event_links_seq", event_links.c.seq)
+
+batteries = Table(
+    "batteries",
+    metadata,
+    Column("code", String(24), primary_key=True),
+    Column("level", String(1), nullable=False),
+    Column("chemistry", String(16), nullable=False),
+    Column("maker", String(18)),
+    Column("model", Text),
+    Column("state", String(16), nullable=False),
+    Column("custodian", String(18)),
+    Column("vin", String(17)),
+    Column("parent", String(24)),
+    Column("remade", Boolean, nullable=False),
+    Column("waste", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("doc", Text, nullable=False),
+)
+Index("ix_batteries_parent", batteries.c.parent)
+Index("ix_batteries_vin", batteries.c.vin)
+Index("ix_batteries_custodian", batteries.c.custodian)
+Index("ix_batteries_state", batteries.c.state)
+
+vehicles = Table(
+    "vehicles",
+    metadata,
+    Column("vin", String(17), primary_key=True),
+    Column("maker", String(18), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("swap_model", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("doc", Text, nullable=False),
+)
+Index("ix_vehicles_maker", vehicles.c.maker)
+
+lineage = Table(
+    "lineage",
+    metadata,
+    Column("product", String(24), nullable=False),
+    Column("source", String(24), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("product", "source", name="pk_lineage"),
+)
+Index("ix_lineage_source", lineage.c.source)
+
+techinfo = Table(
+    "techinfo",
+    metadata,
+    Column("stream", String(96), primary_key=True),
+    Column("maker", String(18), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("doc", Text, nullable=False),
+)
+
+#: The log's tables (append-only) and the read models rebuilt from it.
+LOG_TABLES = ("events", "event_links")
+READ_MODELS = ("batteries", "vehicles", "lineage", "techinfo")

@@ -1,0 +1,230 @@
+"""The one module that talks to the database: connections, the writer lock, reads and bulk writes.
+
+SQLite (default, one file, WAL) and PostgreSQL share every statement through SQLAlchemy Core; the
+few differences (the writer lock, upserts) are chosen here by dialect. Driver errors are mapped to
+:class:`~battrace.errors.StorageError` at this one choke point (:meth:`Store.writer`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from battrace.domain.orgs import Org, parse_org
+from battrace.domain.state import BatteryState, VehicleState
+from battrace.errors import StorageError
+from battrace.storage import schema
+from battrace.storage.migrate import upgrade
+
+_LOCK_KEY = 0x62617474  # "batt": the advisory lock that serialises writers on PostgreSQL
+GENESIS = "0" * 64
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN handling."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            immediate = conn.get_execution_options().get("battrace_writer", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Store:
+    """Database access for the whole platform."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        try:
+            self.engine = make_engine(url)
+            if migrate:
+                upgrade(self.engine)
+        except (OperationalError, DBAPIError) as exc:
+            raise StorageError(f"cannot open the database {self.safe_url}: {exc.orig}", url=self.safe_url) from None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") else self.url
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[Connection]:
+        """A write transaction holding the single-writer lock; commits on success."""
+        try:
+            with self.engine.connect().execution_options(battrace_writer=True) as conn, conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+                yield conn
+        except (OperationalError, DBAPIError) as exc:
+            raise StorageError(f"database write failed: {exc.orig}") from None
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except (OperationalError, DBAPIError) as exc:
+            raise StorageError(f"database read failed: {exc.orig}") from None
+
+    def _insert(self, table: Table) -> Any:
+        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
+
+    def upsert(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]) -> None:
+        if not rows:
+            return
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key},
+        )
+        conn.execute(stmt, list(rows))
+
+    # -- organisations ------------------------------------------------------------------------
+
+    def load_orgs(self, conn: Connection) -> dict[str, Org]:
+        return {
+            row.credit_code: parse_org(json.loads(row.doc))
+            for row in conn.execute(select(schema.orgs.c.credit_code, schema.orgs.c.doc))
+        }
+
+    def save_orgs(self, conn: Connection, orgs: Iterable[Org], now: datetime) -> None:
+        rows = [
+            {"credit_code": o.credit_code, "name": o.name, "type": o.type, "region": o.region,
+             "doc": _dumps(o.as_dict()), "updated_at": now}
+            for o in orgs
+        ]
+        self.upsert(conn, schema.orgs, rows, ["credit_code"])
+
+    # -- the log ------------------------------------------------------------------------------
+
+    def max_seq(self, conn: Connection) -> int:
+        return int(conn.execute(select(func.coalesce(func.max(schema.events.c.seq), 0))).scalar_one())
+
+    def find_events(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Stored bodies of the given ``(reporter, event_id)`` pairs."""
+        out: dict[tuple[str, str], str] = {}
+        e = schema.events
+        for chunk in _chunks(list(keys), 400):
+            stmt = select(e.c.reporter, e.c.event_id, e.c.body).where(
+                tuple_(e.c.reporter, e.c.event_id).in_(chunk)
+            )
+            for row in conn.execute(stmt):
+                out[(row.reporter, row.event_id)] = row.body
+        return out
+
+    def append(
+        self,
+        conn: Connection,
+        events: list[dict[str, Any]],
+        links: list[dict[str, Any]],
+        batteries: list[dict[str, Any]],
+        vehicles: list[dict[str, Any]],
+        lineage: list[dict[str, Any]],
+        techinfo: list[dict[str, Any]],
+    ) -> None:
+        """Append events and their links, and update the read models, in the caller's transaction."""
+        if events:
+            conn.execute(schema.events.insert(), events)
+        if links:
+            conn.execute(schema.event_links.insert(), links)
+        self.upsert(conn, schema.batteries, batteries, ["code"])
+        self.upsert(conn, schema.vehicles, vehicles, ["vin"])
+        if lineage:
+            conn.execute(schema.lineage.insert(), lineage)
+        self.upsert(conn, schema.techinfo, techinfo, ["stream"])
+
+    # -- read models --------------------------------------------------------------------------
+
+    def get_batteries(self, conn: Connection, codes: Iterable[str]) -> dict[str, tuple[BatteryState, int, str]]:
+        b = schema.batteries
+        out: dict[str, tuple[BatteryState, int, str]] = {}
+        for chunk in _chunks(list(codes), 500):
+            for row in conn.execute(select(b.c.code, b.c.doc, b.c.version, b.c.head).where(b.c.code.in_(chunk))):
+                out[row.code] = (BatteryState.from_dict(json.loads(row.doc)), row.version, row.head)
+        return out
+
+    def get_vehicles(self, conn: Connection, vins: Iterable[str]) -> dict[str, tuple[VehicleState, int, str]]:
+        v = schema.vehicles
+        out: dict[str, tuple[VehicleState, int, str]] = {}
+        for chunk in _chunks(list(vins), 500):
+            for row in conn.execute(select(v.c.vin, v.c.doc, v.c.version, v.c.head).where(v.c.vin.in_(chunk))):
+                out[row.vin] = (VehicleState.from_dict(json.loads(row.doc)), row.version, row.head)
+        return out
+
+    def get_techinfo(self, conn: Connection, streams: Iterable[str]) -> dict[str, tuple[dict[str, Any], int, str]]:
+        t = schema.techinfo
+        out: dict[str, tuple[dict[str, Any], int, str]] = {}
+        for chunk in _chunks(list(streams), 500):
+            for row in conn.execute(select(t.c.stream, t.c.doc, t.c.version, t.c.head).where(t.c.stream.in_(chunk))):
+                out[row.stream] = (json.loads(row.doc), row.version, row.head)
+        return out
+
+    def children_of(self, conn: Connection, code: str) -> list[str]:
+        b = schema.batteries
+        return list(conn.execute(select(b.c.code).where(b.c.parent == code).order_by(b.c.code)).scalars())
+
+    def lineage_of(self, conn: Connection, code: str) -> tuple[list[str], list[str]]:
+        """(sources of product ``code``, products made from ``code``)."""
+        lin = schema.lineage
+        sources = conn.execute(select(lin.c.source).where(lin.c.product == code).order_by(lin.c.source)).scalars()
+        products = conn.execute(select(lin.c.product).where(lin.c.source == code).order_by(lin.c.product)).scalars()
+        return list(sources), list(products)
+
+    def stream_events(
+        self, conn: Connection, stream: str, *, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The events of one stream in order, with their link hashes."""
+        e, lk = schema.events, schema.event_links
+        stmt = (
+            select(lk.c.version, lk.c.hash.label("link"), e.c.seq, e.c.recorded_at, e.c.imported, e.c.body,
+                   e.c.hash)
+            .join(e, e.c.seq == lk.c.seq)
+            .where(lk.c.stream == stream)
+            .order_by(lk.c.version)
+        )
+        if until is not None:
+            stmt = stmt.where(e.c.recorded_at <= until)
+        return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
