@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PG_ENV = "BATTRACE_TEST_DATABASE_URL"
@@ -25,3 +29,34 @@ def postgres_url() -> str:
     if not url:
         pytest.skip(f"{PG_ENV} is unset: no PostgreSQL server configured for tests")
     return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'battrace.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test (dropped afterwards)."""
+    base = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(base)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except OperationalError as exc:  # set but unreachable: fail, never skip
+        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {exc.orig}")
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Every contract test runs against both stores."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("pg_url"))

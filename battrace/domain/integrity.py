@@ -161,8 +161,8 @@ def _produced(x: _Ctx) -> None:
 
 def _assembled(x: _Ctx) -> None:
     parent = x.battery(x.e["battery"])
-    x.transition(parent, {"produced"}, "be assembled")
     x.assemble(parent.code, x.e["components"])
+    x.transition(parent, {"produced"}, "be assembled")
     x.change(parent.code)
 
 

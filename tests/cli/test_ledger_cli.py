@@ -1,0 +1,76 @@
+"""The scripted story end to end through the real CLI (a subprocess, a real SQLite file)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests import story as s
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "battrace", "--db", f"sqlite:///{db}", *args],
+        capture_output=True, text=True, check=False,
+    )
+
+
+def test_story_through_the_cli(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    orgs = tmp_path / "orgs.json"
+    orgs.write_text(json.dumps(s.orgs(), ensure_ascii=False), encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    lines = [json.dumps(e, ensure_ascii=False) for e in s.story()]
+    events.write_text("\n".join(lines) + "\n{not json\n", encoding="utf-8")
+
+    assert run(db, "orgs", "import", str(orgs)).returncode == 0
+    listed = json.loads(run(db, "orgs", "list", "--json").stdout)
+    assert len(listed) == len(s.orgs())
+
+    first = run(db, "ingest", str(events), "--json")
+    assert first.returncode == 1  # the broken last line is rejected
+    report = json.loads(first.stdout)
+    assert report["accepted"] == len(lines) and report["rejected"] == 1
+    assert report["rejections"][0]["line"] == len(lines) + 1
+    assert report["rejections"][0]["code"] == "invalid_event"
+
+    again = json.loads(run(db, "ingest", str(events), "--json").stdout)
+    assert (again["accepted"], again["duplicate"]) == (0, len(lines))
+
+    passport = json.loads(run(db, "passport", s.PACK, "--json").stdout)
+    assert passport["state"] == "remade" and passport["products"] == [s.PRODUCT]
+    history = json.loads(run(db, "history", s.PACK, "--json").stdout)
+    assert [h["seq"] for h in history] == sorted(h["seq"] for h in history)
+    vehicle = json.loads(run(db, "vehicle", s.VIN, "--json").stdout)
+    assert vehicle["state"] == "scrapped"
+    table = run(db, "passport", s.PACK)
+    assert table.returncode == 0 and "remade" in table.stdout
+
+    assert run(db, "verify").returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER events_no_update")
+        conn.execute("UPDATE events SET body = replace(body, 'capacity fade', 'accident') WHERE seq = 12")
+    broken = run(db, "verify", "--json")
+    assert broken.returncode == 1
+    assert json.loads(broken.stdout)["first_broken"]["seq"] == 12
+
+
+def test_unknown_battery_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    result = run(tmp_path / "b.db", "passport", s.PACK)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error [unknown_battery]")
+
+
+def test_code_parse_json_and_exit_status(tmp_path: Path) -> None:
+    ok = run(tmp_path / "b.db", "code", "parse", "--json", "02LCC02100101A8810119814")
+    assert ok.returncode == 0 and json.loads(ok.stdout)[0]["production_date"] == "2018-08-01"
+    bad = run(tmp_path / "b.db", "code", "parse", "--json", "02LCC02100101A881011981X", "nonsense")
+    assert bad.returncode == 1
+    out = json.loads(bad.stdout)
+    assert out[1]["valid"] is False and out[1]["error"]["code"] == "invalid_code"
+    new = run(tmp_path / "b.db", "code", "new", "--maker", "07H", "--level", "P", "--type", "E", "--spec", "01",
+              "--trace", "0000000", "--date", "2026-05-06", "--serial", "1")
+    assert new.stdout.strip() == "07HPE010000000G560000001"
