@@ -158,3 +158,70 @@ techinfo = Table(
 #: The log's tables (append-only) and the read models rebuilt from it.
 LOG_TABLES = ("events", "event_links")
 READ_MODELS = ("batteries", "vehicles", "lineage", "techinfo")
+
+# -- access: API keys and the audit log of restricted reads -------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("org", String(18)),
+    Column("role", String(16), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("label", Text),
+    Column("created_at", UTCTime, nullable=False),
+    Column("revoked_at", UTCTime),
+)
+Index("ix_api_keys_org", api_keys.c.org)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCTime, nullable=False),
+    Column("actor_org", String(18)),
+    Column("key_id", String(16)),
+    Column("action", String(64), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("reason", Text),
+)
+Index("ix_audit_log_at", audit_log.c.at)
+Index("ix_audit_log_actor", audit_log.c.actor_org)
+
+# -- compliance findings ----------------------------------------------------------------------
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(8), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("batteries", Text, nullable=False),
+    Column("vin", String(17)),
+    Column("orgs", Text, nullable=False),
+    Column("responsible", String(18)),
+    Column("region", String(6)),
+    Column("event_seq", BigInteger),
+    Column("event_id", String(128)),
+    Column("raised_at", UTCTime, nullable=False),
+    Column("due_at", UTCTime),
+    Column("resolved_seq", BigInteger),
+    Column("resolved_at", UTCTime),
+    Column("message_zh", Text, nullable=False),
+    Column("message_en", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+Index("ix_findings_rule_state", findings.c.rule, findings.c.state)
+
+finding_subjects = Table(
+    "finding_subjects",
+    metadata,
+    Column("finding_id", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("value", String(24), nullable=False),
+    PrimaryKeyConstraint("finding_id", "kind", "value", name="pk_finding_subjects"),
+)
+Index("ix_finding_subjects_value", finding_subjects.c.kind, finding_subjects.c.value)
