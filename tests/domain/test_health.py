@@ -191,3 +191,21 @@ def test_grouped_cv_beats_ridge_on_every_dataset() -> None:
         mape_model = np.mean(np.abs(p_model - y) / y)
         assert mape_model < mape_base, name
         assert mape_model < 0.04, name
+
+
+@pytest.mark.parametrize("module", ["health", "grading", "valuation", "forecast", "alarms"])
+def test_health_modules_are_pure_domain(module: str) -> None:
+    import ast
+    from pathlib import Path
+
+    import battrace.domain
+
+    path = Path(battrace.domain.__file__).parent / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    for layer in ("storage", "services", "api", "web", "cli", "clock"):
+        assert not any(m.startswith(f"battrace.{layer}") for m in imported), (module, layer)
+    source = path.read_text(encoding="utf-8")
+    for clock_read in ("datetime.now", "date.today", "time.time(", "utcnow"):
+        assert clock_read not in source, (module, clock_read)
