@@ -21,7 +21,7 @@ compute it differently).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from battrace.domain.codes import parse_code
@@ -48,7 +48,9 @@ from battrace.interop.epcis_schema import first_schema_error
 _IGNORED = frozenset({"@context", "eventID", "recordTime"})
 _ENVELOPE = frozenset({"event_id", "event_type", "reporter", "occurred_at"})
 _PLATFORM_TERMS = frozenset(PLATFORM_FIELDS.values())
-_CHECKS = {"battery": parse_code, "vehicle": validate_vin, "org": validate_credit_code}
+_CHECKS: dict[str, Callable[[str], object]] = {
+    "battery": parse_code, "vehicle": validate_vin, "org": validate_credit_code,
+}
 _ID_SLOTS = ("epcList", "parentID", "childEPCs", "inputEPCList", "outputEPCList")
 
 
