@@ -265,19 +265,34 @@ class Monitor:
         *,
         chemistry: str | None = None,
         chemistry_of: Mapping[str, str] | None = None,
+        strict: bool = True,
     ) -> None:
         self.config = config or AlarmConfig()
+        self.strict = strict
         self.default_chemistry = chemistry
         self.chemistry_of = dict(chemistry_of or {})
         self._states: dict[str, _State] = {}
-        self.stats = {"frames": 0, "out_of_order": 0, "alarms": 0}
+        self.stats = {"frames": 0, "out_of_order": 0, "rejected": 0, "alarms": 0}
 
     # ------------------------------------------------------------------ public
 
     def feed(self, frames: Iterable[Mapping[str, Any]]) -> list[Alarm]:
+        """Evaluate frames in order; return the alarms they raised.
+
+        A malformed frame raises :class:`InvalidHealthInput` (its ``context["alarms"]`` holds the
+        alarms the batch raised before it), or with ``strict=False`` is skipped and counted in
+        ``stats["rejected"]``.
+        """
         out: list[Alarm] = []
         for frame in frames:
-            self._frame(frame, out)
+            try:
+                self._frame(frame, out)
+            except InvalidHealthInput as exc:
+                if self.strict:
+                    self.stats["alarms"] += len(out)
+                    exc.context["alarms"] = [a.as_dict() for a in out]
+                    raise
+                self.stats["rejected"] += 1
         self.stats["alarms"] += len(out)
         return out
 

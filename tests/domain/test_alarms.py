@@ -330,3 +330,20 @@ def test_batching_does_not_change_the_result() -> None:
     frames = list(_stream(400))
     pieces = [a.as_dict() for i in range(0, 400, 37) for a in m.feed(frames[i : i + 37])]
     assert whole == pieces and whole
+
+
+def test_lenient_monitor_skips_bad_frames_and_strict_one_reports_earlier_alarms() -> None:
+    bad = frame(1)
+    del bad["voltage"]
+    lenient = Monitor(strict=False)
+    assert [a.hazard for a in lenient.feed([bad, frame(2, temps=[61.0])])] == ["over_temperature"]
+    assert lenient.stats["rejected"] == 1
+    with pytest.raises(InvalidHealthInput) as exc:
+        Monitor().feed([frame(0, temps=[61.0]), bad])
+    assert [a["hazard"] for a in exc.value.context["alarms"]] == ["over_temperature"]
+
+
+def test_unknown_chemistry_uses_strict_temperature_and_no_voltage_limits() -> None:
+    assert hazards([frame(0, chemistry="LMO", temps=[60.0])]) == ["over_temperature"]
+    assert hazards([frame(0, chemistry="LMO", charging=True, cells=_cells(4.5))]) == []
+    assert hazards([frame(0, chemistry="LFP", temps=[64.0])]) == []
