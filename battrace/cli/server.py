@@ -1,0 +1,64 @@
+"""``battrace serve`` and ``battrace keys``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from battrace import clock
+from battrace.cli.ledger import open_platform
+from battrace.cli.output import console, print_json, print_table
+from battrace.services.access import create_key, list_keys, revoke_key
+
+keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+@keys.command("create")
+def keys_create(
+    ctx: typer.Context,
+    org: Annotated[str | None, typer.Argument(help="The organisation's credit code.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Create a platform-admin key instead.")] = False,
+    label: Annotated[str | None, typer.Option(help="A note to recognise the key by.")] = None,
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    key = create_key(open_platform(ctx).store, org, clock.now(), admin=admin, label=label)
+    typer.echo(key)
+
+
+@keys.command("list")
+def keys_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List keys (ids only; secrets are never stored)."""
+    rows = list_keys(open_platform(ctx).store)
+    if as_json:
+        print_json(rows)
+        return
+    print_table("API keys", ["key id", "org", "role", "label", "created", "revoked"],
+                [[r["key_id"], r["org"], r["role"], r["label"], r["created_at"], r["revoked_at"]] for r in rows])
+
+
+@keys.command("revoke")
+def keys_revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="The key id (bt_<id>_...).")]) -> None:
+    """Revoke a key: it stops working at once."""
+    revoke_key(open_platform(ctx).store, key_id.removeprefix("bt_").split("_")[0], clock.now())
+    console.print(f"revoked {key_id}")
+
+
+def serve_cmd(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Start the HTTP API (and web pages) with uvicorn."""
+    import uvicorn
+
+    from battrace.api import create_app
+
+    app = create_app(open_platform(ctx))
+    console.print(f"battrace on http://{host}:{port}/  (API docs: /docs, OpenAPI: /openapi.json)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys, name="keys")
+    app.command("serve")(serve_cmd)

@@ -1,0 +1,138 @@
+"""Access tiers: who may see what of a battery's digital ID.
+
+Modelled on the EU Battery Passport's public / legitimate-interest / authority tiers::
+
+    public       anyone with the code: identity, maker, chemistry, capacity, production month,
+                 lifecycle state, whether it is a retired EV battery, re-made product certification
+    participant  its maker, the vehicle maker, every organisation that has held or reported it:
+                 the full digital ID and history
+    regulator    within its jurisdiction (an administrative region code): everything, plus
+                 findings and statistics
+    admin        the platform operator: everything
+
+This module is pure: the services gather the facts (the caller, the battery's parties and regions)
+and ask :func:`tier_for`. Dismantling technical information has its own rule
+(:func:`may_read_techinfo`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+PUBLIC, PARTICIPANT, REGULATOR, ADMIN = "public", "participant", "regulator", "admin"
+TIER_ORDER = {PUBLIC: 0, PARTICIPANT: 1, REGULATOR: 2, ADMIN: 3}
+#: Organisation types that may read dismantling information of a model they currently hold.
+TECHINFO_READERS = frozenset({"repair_shop", "dismantler", "collection_outlet", "reuse_enterprise", "recycler"})
+#: States meaning the battery left EV service for good (a "retired EV battery").
+RETIRED_STATES = frozenset({"waste", "remade", "dismantled", "recycled"})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: nobody (public), an organisation, or the platform admin."""
+
+    org: str | None = None
+    org_type: str | None = None
+    jurisdiction: str | None = None
+    admin: bool = False
+    key_id: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.org is None and not self.admin
+
+
+def region_prefix(code: str) -> str:
+    """The prefix a 6-digit division code stands for: ``440000`` → ``44``, ``440300`` → ``4403``."""
+    if code == "000000":
+        return ""
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+def in_jurisdiction(jurisdiction: str | None, regions: Iterable[str | None]) -> bool:
+    if jurisdiction is None:
+        return False
+    prefix = region_prefix(jurisdiction)
+    return any(r is not None and r.startswith(prefix) for r in regions)
+
+
+def tier_for(caller: Caller, parties: Iterable[str], regions: Iterable[str | None]) -> str:
+    """The caller's tier for one battery (or vehicle) given its parties and the regions it touched."""
+    if caller.admin:
+        return ADMIN
+    if caller.org is None:
+        return PUBLIC
+    if caller.org_type == "regulator" and in_jurisdiction(caller.jurisdiction, regions):
+        return REGULATOR
+    if caller.org in set(parties):
+        return PARTICIPANT
+    return PUBLIC
+
+
+def may_read_techinfo(caller: Caller, holds_model: bool) -> tuple[bool, str]:
+    """(allowed, reason) for reading a model's dismantling information."""
+    if caller.admin:
+        return True, "platform admin"
+    if caller.org is None:
+        return False, "credentials required"
+    if caller.org_type not in TECHINFO_READERS:
+        return False, f"a {caller.org_type} may not read dismantling information"
+    if not holds_model:
+        return False, "the organisation holds no battery of this model"
+    return True, f"{caller.org_type} holding a battery of this model"
+
+
+def is_retired_ev_battery(passport: dict[str, Any]) -> bool:
+    """Whether the battery has left EV service (or is a product re-made from such batteries)."""
+    return bool(passport.get("waste") or passport.get("remade") or passport.get("state") in RETIRED_STATES)
+
+
+def public_view(passport: dict[str, Any]) -> dict[str, Any]:
+    """The public tier of a digital ID."""
+    produced = passport.get("produced_at") or passport["parsed"]["production_date"]
+    maker = passport.get("maker") or {}
+    return {
+        "code": passport["code"],
+        "level": passport["level"],
+        "battery_type": passport["parsed"]["battery_type"],
+        "chemistry": passport["chemistry"],
+        "maker": maker.get("name"),
+        "model": passport.get("model"),
+        "rated_capacity_ah": passport.get("rated_capacity_ah"),
+        "rated_energy_kwh": passport.get("rated_energy_kwh"),
+        "nominal_voltage_v": passport.get("nominal_voltage_v"),
+        "production_month": str(produced)[:7],
+        "state": passport["state"],
+        "retired_ev_battery": is_retired_ev_battery(passport),
+        "remade_product": bool(passport.get("remade")),
+        "application": passport.get("application") if passport.get("remade") else None,
+        "certification": passport.get("certification") if passport.get("remade") else None,
+        "tier": PUBLIC,
+    }
+
+
+def battery_parties(passport: dict[str, Any], vehicle_makers: Iterable[str]) -> set[str]:
+    """The maker, the vehicle makers, and every organisation that reported on or received it."""
+    parties = set(vehicle_makers)
+    if passport.get("maker"):
+        parties.add(passport["maker"]["credit_code"])
+    for event in passport.get("history", ()):
+        parties.add(event["reporter"])
+        if event["type"] == "battery.handed_over":
+            parties.add(event["to"])
+    return parties
+
+
+def battery_regions(passport: dict[str, Any], org_regions: dict[str, str | None]) -> set[str | None]:
+    regions: set[str | None] = {e.get("region") for e in passport.get("history", ())}
+    regions.update(org_regions.get(e["reporter"]) for e in passport.get("history", ()))
+    for ref in (passport.get("maker"), passport.get("custodian")):
+        if ref:
+            regions.add(org_regions.get(ref["credit_code"]))
+    return regions
