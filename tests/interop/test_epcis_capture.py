@@ -216,3 +216,11 @@ def test_any_tampered_standard_field_is_refused_or_harmless(event: dict[str, Any
     except EpcisNotUnderstood as err:
         assert err.context["event_index"] == 0
         assert err.context["field"] in (key, "$", "type")
+
+
+def test_a_loose_timestamp_survives_the_round_trip_and_the_export_stays_valid() -> None:
+    loose = {**PRODUCED, "occurred_at": "2026-05-06 09:30:00+08:00"}
+    doc = _doc(loose)
+    ev = doc["epcisBody"]["eventList"][0]
+    assert ev["eventTime"] == "2026-05-06T09:30:00+08:00" and ev["bt:occurred_at"] == loose["occurred_at"]
+    assert from_epcis_document(doc) == [loose]
