@@ -217,3 +217,18 @@ def test_documents_of_stored_events_validate(events: list[dict[str, Any]], extra
     doc = to_epcis_document([{**e, **extras} for e in events], sender="battrace", created_at=CREATED)
     error = first_schema_error(doc)
     assert error is None, error
+
+
+def test_interop_modules_stay_pure() -> None:
+    import ast
+    from pathlib import Path
+
+    import battrace.interop as pkg
+
+    forbidden = ("battrace.storage", "battrace.services", "battrace.api", "battrace.web", "battrace.cli",
+                 "battrace.clock", "sqlalchemy", "fastapi", "httpx")
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in names if m.startswith(forbidden)], path.name
