@@ -1,0 +1,106 @@
+"""Injected violations: when to break a rule, and the findings a compliance engine should raise.
+
+Every opportunity to break a rule draws one number from the story's RNG (whether or not the rule
+is broken), so the counts of opportunities and injections give the realised rate of each rule.
+Each injection is recorded as an expected finding ``{rule, batteries, vin, orgs, event_id,
+detail}``; ``event_id`` is the event that raises it, or ``None`` where no event does (a trail left
+idle). Late reports (R04) are made unambiguously late: later than the most generous reading of the
+CN-2026 deadline (working days as calendar days x 7/5, plus ten days of public holidays), by a
+further 5-25 days.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from battrace.services.simulate.params import RULES, SimulationParams
+from battrace.services.simulate.timeline import DAY
+from battrace.services.simulate.world import read_table
+
+#: Idle time after which a waste battery's trail counts as lost (rules.md R05 default).
+LOST_AFTER_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    limit: int
+    unit: str  # working_days, calendar_days, months
+    trigger: str
+
+    def generous_days(self) -> float:
+        """The longest the limit can be under any reading, in calendar days."""
+        if self.unit == "months":
+            return self.limit * 31 + 10
+        if self.unit == "working_days":
+            return self.limit * 7 / 5 + 10
+        return self.limit + 10
+
+    def strict_days(self) -> float:
+        """The shortest reading, in calendar days (a normal report must beat this)."""
+        return self.limit * 28 if self.unit == "months" else self.limit
+
+
+def deadlines() -> dict[tuple[str, str], Deadline]:
+    return {(r["reporter_type"], r["event_type"]): Deadline(int(r["deadline"]), r["unit"], r["trigger"])
+            for r in read_table("deadlines_cn2026.csv")}
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: str
+    batteries: list[str]
+    vin: str | None
+    orgs: list[str]
+    event_id: str | None
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "batteries": self.batteries, "vin": self.vin, "orgs": self.orgs,
+                "event_id": self.event_id, "detail": self.detail}
+
+
+@dataclass
+class Injector:
+    """Decides violations and keeps the expected findings, in generation order."""
+
+    params: SimulationParams
+    findings: list[Finding] = field(default_factory=list)
+    opportunities: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
+    injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
+    deadlines: dict[tuple[str, str], Deadline] = field(default_factory=deadlines)
+
+    def roll(self, rule: str, rng: random.Random) -> bool:
+        """One opportunity to break ``rule``: True when it is broken (the caller must then add it)."""
+        self.opportunities[rule] += 1
+        return rng.random() < self.params.rate(rule)
+
+    def late_delay(self, reporter_type: str, event_type: str, rng: random.Random) -> tuple[bool, int | None]:
+        """Whether the event has a deadline (an R04 opportunity), and the late delay in seconds if
+        it is to be reported late this time."""
+        deadline = self.deadlines.get((reporter_type, event_type))
+        if deadline is None or deadline.trigger != "occurred_at":
+            return False, None
+        if not self.roll("R04", rng):
+            return True, None
+        return True, int((deadline.generous_days() + rng.uniform(5, 25)) * DAY)
+
+    def add(self, rule: str, batteries: list[str], vin: str | None, orgs: list[str], event_id: str | None,
+            detail: str, *, counted: bool = True) -> None:
+        """Record an expected finding; ``counted=False`` for one implied by another injection."""
+        if counted:
+            self.injected[rule] += 1
+        self.findings.append(Finding(rule, batteries, vin, orgs, event_id, detail))
+
+    def uncount(self, rule: str) -> None:
+        """An opportunity that turned out not to exist (the event was never reported)."""
+        self.opportunities[rule] -= 1
+
+    def rates(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for rule, (_, meaning) in RULES.items():
+            n, k = self.opportunities[rule], self.injected[rule]
+            out[rule] = {"configured": self.params.rate(rule), "opportunities": n, "injected": k,
+                         "realised": round(k / n, 4) if n else None, "share_of": meaning}
+        return out
