@@ -71,10 +71,17 @@ def _vin(t: str, f: str, v: Any) -> str:
     return v
 
 
+_VALID_CREDIT: set[str] = set()
+
+
 def _credit(t: str, f: str, v: Any) -> str:
+    if v in _VALID_CREDIT:  # the same few thousand organisations report millions of events
+        return str(v)
     if not isinstance(v, str):
         raise _fail(t, f, "must be an 18-character unified social credit code", v)
     validate_credit_code(v)
+    if len(_VALID_CREDIT) < 100_000:
+        _VALID_CREDIT.add(v)
     return v
 
 
@@ -234,16 +241,13 @@ class Event:
     region: str | None
     fields: dict[str, Any]
     content: dict[str, Any]  # the normalised reported object (without platform extras)
+    canonical: str  # ``content`` as canonical JSON: what idempotency compares and the hash covers
 
     def __getitem__(self, name: str) -> Any:
         return self.fields[name]
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.fields.get(name, default)
-
-    @property
-    def canonical(self) -> str:
-        return canonical_json(self.content)
 
     def codes(self) -> list[str]:
         """Every battery code the event names, in order."""
@@ -318,10 +322,10 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
         content["data"] = data
     content.update(fields)
     try:
-        canonical_json(content)
+        canonical = canonical_json(content)
     except (TypeError, ValueError) as exc:  # pragma: no cover - JSON input is always serialisable
         raise _fail(event_type, "data", f"is not serialisable: {exc}") from None
-    return Event(event_id, event_type, occurred_at, who, region, fields, content)
+    return Event(event_id, event_type, occurred_at, who, region, fields, content, canonical)
 
 
 def try_parse_event(raw: Any, *, reporter: str | None = None) -> Event | BattraceError:

@@ -15,7 +15,7 @@ datetimes; see :func:`battrace.domain.events.parse_time`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 BATTERY_STATES = (
@@ -67,7 +67,7 @@ class BatteryState:
     last_event_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in _BATTERY_FIELDS}
         d["sources"] = list(self.sources)
         return d
 
@@ -94,7 +94,7 @@ class VehicleState:
     packs: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in _VEHICLE_FIELDS}
         d["packs"] = list(self.packs)
         return d
 
@@ -103,3 +103,7 @@ class VehicleState:
         d = dict(d)
         d["packs"] = tuple(d.get("packs") or ())
         return cls(**d)
+
+
+_BATTERY_FIELDS = tuple(f.name for f in fields(BatteryState))
+_VEHICLE_FIELDS = tuple(f.name for f in fields(VehicleState))

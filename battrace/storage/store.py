@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, tuple_
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -28,6 +28,7 @@ from battrace.storage.migrate import upgrade
 
 _LOCK_KEY = 0x62617474  # "batt": the advisory lock that serialises writers on PostgreSQL
 GENESIS = "0" * 64
+_SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # the text UTCTime stores on SQLite
 
 
 def _dumps(obj: Any) -> str:
@@ -65,6 +66,7 @@ class Store:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
+        self._sql_cache: dict[tuple[str, tuple[str, ...]], tuple[str, list[str], list[Any]]] = {}
         try:
             self.engine = make_engine(url)
             if migrate:
@@ -117,6 +119,39 @@ class Store:
         )
         conn.execute(stmt, list(rows))
 
+    def bulk(self, conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str] = ()) -> None:
+        """The hot-path insert (or upsert on ``key``): one prepared statement, driver-level executemany.
+
+        Used for the log and the read models during ingest, where SQLAlchemy's per-row parameter
+        processing would cost more than the database itself.
+        """
+        if not rows:
+            return
+        sql, columns, converters = self._bulk_sql(table, tuple(key))
+        params = [tuple(conv(row[c]) if conv else row[c] for c, conv in zip(columns, converters, strict=True))
+                  for row in rows]
+        conn.exec_driver_sql(sql, params)
+
+    def _bulk_sql(self, table: Table, key: tuple[str, ...]) -> tuple[str, list[str], list[Any]]:
+        cache_key = (table.name, key)
+        cached = self._sql_cache.get(cache_key)
+        if cached:
+            return cached
+        columns = [c.name for c in table.columns]
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(mark for _ in columns)})"
+        if key:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+            sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        converters: list[Any] = []
+        for c in table.columns:
+            if isinstance(c.type, schema.UTCTime) and self.dialect == "sqlite":
+                converters.append(lambda v: None if v is None else v.astimezone(UTC).strftime(_SQLITE_TIME))
+            else:
+                converters.append(None)
+        self._sql_cache[cache_key] = (sql, columns, converters)
+        return sql, columns, converters
+
     # -- organisations ------------------------------------------------------------------------
 
     def load_orgs(self, conn: Connection) -> dict[str, Org]:
@@ -142,12 +177,14 @@ class Store:
         """Stored bodies of the given ``(reporter, event_id)`` pairs."""
         out: dict[tuple[str, str], str] = {}
         e = schema.events
-        for chunk in _chunks(list(keys), 400):
-            stmt = select(e.c.reporter, e.c.event_id, e.c.body).where(
-                tuple_(e.c.reporter, e.c.event_id).in_(chunk)
-            )
-            for row in conn.execute(stmt):
-                out[(row.reporter, row.event_id)] = row.body
+        by_reporter: dict[str, list[str]] = {}
+        for reporter, event_id in keys:
+            by_reporter.setdefault(reporter, []).append(event_id)
+        for reporter, ids in by_reporter.items():
+            for chunk in _chunks(ids, 900):
+                stmt = select(e.c.event_id, e.c.body).where(e.c.reporter == reporter, e.c.event_id.in_(chunk))
+                for row in conn.execute(stmt):
+                    out[(reporter, row.event_id)] = row.body
         return out
 
     def append(
@@ -161,15 +198,12 @@ class Store:
         techinfo: list[dict[str, Any]],
     ) -> None:
         """Append events and their links, and update the read models, in the caller's transaction."""
-        if events:
-            conn.execute(schema.events.insert(), events)
-        if links:
-            conn.execute(schema.event_links.insert(), links)
-        self.upsert(conn, schema.batteries, batteries, ["code"])
-        self.upsert(conn, schema.vehicles, vehicles, ["vin"])
-        if lineage:
-            conn.execute(schema.lineage.insert(), lineage)
-        self.upsert(conn, schema.techinfo, techinfo, ["stream"])
+        self.bulk(conn, schema.events, events)
+        self.bulk(conn, schema.event_links, links)
+        self.bulk(conn, schema.batteries, batteries, ["code"])
+        self.bulk(conn, schema.vehicles, vehicles, ["vin"])
+        self.bulk(conn, schema.lineage, lineage)
+        self.bulk(conn, schema.techinfo, techinfo, ["stream"])
 
     # -- read models --------------------------------------------------------------------------
 
