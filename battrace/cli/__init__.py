@@ -48,7 +48,8 @@ def _register() -> None:
     from battrace.cli import code
 
     app.add_typer(code.app, name="code")
-    for module_name in ("ledger", "orgs", "health", "compliance", "server", "interop", "simulate", "telemetry"):
+    modules = ("ledger", "orgs", "health", "compliance", "server", "interop", "simulate", "telemetry", "demo")
+    for module_name in modules:
         try:
             module = __import__(f"battrace.cli.{module_name}", fromlist=["register"])
         except ModuleNotFoundError as exc:
