@@ -148,8 +148,12 @@ def test_summary_counts_match_the_files(small: Path) -> None:
     assert summary["packs_by_final_state"]["in_service"] > summary["batteries"]["pack"] / 2
 
 
-def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """An independent custody checker: the rules of the brief, replayed event by event."""
+def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]], crossed: set[str]) -> dict[str, dict[str, Any]]:
+    """An independent custody checker: the rules of the brief, replayed event by event.
+
+    ``crossed`` are the swap reports of injected R10 pairs, the only ones allowed to name a pack
+    bound to another vehicle.
+    """
     org_type = {o["credit_code"]: o["type"] for o in orgs}
     makers = {c: o["credit_code"] for o in orgs for c in o["manufacturer_codes"]}
     b: dict[str, dict[str, Any]] = {}
@@ -184,7 +188,10 @@ def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]]) -> dict[st
             v = vehicles[e["vin"]]
             assert not v["scrapped"]
             old = b[e["removed"]]
-            assert old["vin"] == e["vin"], "removed pack not bound to the VIN (R10 is not injected)"
+            assert old["state"] in ("installed", "in_service")
+            if old["vin"] != e["vin"]:  # R10: it leaves the vehicle it was really bound to
+                assert e["event_id"] in crossed, e
+                vehicles[old["vin"]]["packs"].discard(e["removed"])
             v["packs"].discard(e["removed"])
             old.update(vin=None, custodian=who, state="swap_stock" if t == "battery.swapped" else "waste")
             if e.get("installed"):
@@ -248,8 +255,8 @@ def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]]) -> dict[st
 
 def test_custody_is_consistent(small: Path, boosted: Path) -> None:
     for out in (small, boosted):
-        events, orgs, _, summary = _load(out)
-        states = _replay(events, orgs)
+        events, orgs, findings, summary = _load(out)
+        states = _replay(events, orgs, {f["event_id"] for f in findings if f["rule"] == "R10"})
         packs = Counter(s["state"] for code, s in states.items() if code[3] == "P" and len(code) == 24)
         assert dict(sorted(packs.items())) == summary["packs_by_final_state"]
 
@@ -269,11 +276,20 @@ def test_findings_point_at_real_violations(boosted: Path) -> None:
     by_id = {e["event_id"]: e for e in events}
     position = {e["event_id"]: i for i, e in enumerate(events)}
     by_org = {o["credit_code"]: o for o in orgs}
-    bound: dict[str, str] = {}
+    bound: dict[str, str | None] = {}
+    removed_from: dict[str, str | None] = {}  # swap event id -> where its removed pack was bound
     for x in events:
         if x["type"] == "vehicle.certified":
             for p in x["batteries"]:
                 bound[p] = x["vin"]
+        elif x["type"] in ("battery.swapped", "battery.replaced"):
+            removed_from[x["event_id"]] = bound.get(x["removed"])
+            bound[x["removed"]] = None
+            if x.get("installed"):
+                bound[x["installed"]] = x["vin"]
+
+    def bound_at(e: dict[str, Any]) -> str | None:
+        return removed_from[e["event_id"]]
     for f in findings:
         e = by_id.get(f["event_id"]) if f["event_id"] else None
         if f["event_id"]:
@@ -297,6 +313,9 @@ def test_findings_point_at_real_violations(boosted: Path) -> None:
             assert e is not None and e["type"] == "battery.handed_over"
             later = events[position[e["event_id"]] + 1:]
             assert not any(x["type"] == "battery.received" and x["batteries"] == e["batteries"] for x in later)
+        elif f["rule"] == "R10":
+            assert e is not None and e["type"] == "battery.swapped" and e["vin"] == f["vin"]
+            assert bound_at(e) != e["vin"]
         elif f["rule"] == "R09":
             assert e is not None and e["type"] == "battery.remanufactured"
             untested = set(f["batteries"][1:])

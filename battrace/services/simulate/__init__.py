@@ -87,7 +87,7 @@ def simulate(
             if progress is not None and (i + 1) % 100 == 0:
                 progress(100)
         for k, op in enumerate(world.swap_operators):
-            swap_fleet(sim, params.packs + 1 + k, k, fleets[op.credit_code])
+            swap_fleet(sim, params.packs + 1 + k, k, op, fleets[op.credit_code])
         if progress is not None:
             progress(params.packs % 100)
         events_bytes = sink.finish(out_dir / "events.jsonl")

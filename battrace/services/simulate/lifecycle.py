@@ -452,7 +452,7 @@ class Story:
         soh = self.soh(pack, t)
         if not (pack.modules and rng.random() < 0.5):
             remake = soh >= REMAKE_MIN_SOH
-            skip = remake and inj.roll("R09", rng)
+            skip = remake and inj.roll("R09", rng)  # one roll per re-manufacture
             if not skip:
                 ev = self.test(pack.code, holder, t, soh, d.pack)
                 if ev is None:
@@ -515,10 +515,9 @@ class Story:
             fields["certification"] = f"CQC-{app[:3].upper()}-{day.year}-{pack.no % 100000:05d}{index}"
         ev = rec.emit("battery.remanufactured", t, holder, fields, keys=[*sources, product], region=holder.region,
                       data=data)
-        if ev is None:
+        if ev is None:  # never reported: neither opportunity existed
             inj.uncount("R03")
-            if untested:
-                inj.uncount("R09")
+            inj.uncount("R09")
             return False
         sim.batteries["remade"] += 1
         orgs = [holder.credit_code]

@@ -17,6 +17,7 @@ RULES: dict[str, tuple[float, str]] = {
     "R04b": (0.01, "waste-battery hand-overs never confirmed by the receiver"),
     "R05": (0.02, "waste batteries whose trail is lost (left idle > 90 days, or reported missing)"),
     "R09": (0.03, "re-manufactures with at least one source never tested"),
+    "R10": (0.01, "swap reports naming a removed pack bound to another vehicle (injected in crossed pairs)"),
 }
 DEFAULT_RATES: dict[str, float] = {rule: rate for rule, (rate, _) in RULES.items()}
 

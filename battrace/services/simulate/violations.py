@@ -71,10 +71,13 @@ class Injector:
     injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
     deadlines: dict[tuple[str, str], Deadline] = field(default_factory=deadlines)
 
-    def roll(self, rule: str, rng: random.Random) -> bool:
-        """One opportunity to break ``rule``: True when it is broken (the caller must then add it)."""
+    def roll(self, rule: str, rng: random.Random, scale: float = 1.0) -> bool:
+        """One opportunity to break ``rule``: True when it is broken (the caller must then add it).
+
+        ``scale`` lowers the chance where one decision breaks the rule more than once (R10 pairs).
+        """
         self.opportunities[rule] += 1
-        return rng.random() < self.params.rate(rule)
+        return rng.random() < self.params.rate(rule) * scale
 
     def late_delay(self, reporter_type: str, event_type: str, rng: random.Random) -> tuple[bool, int | None]:
         """Whether the event has a deadline (an R04 opportunity), and the late delay in seconds if
