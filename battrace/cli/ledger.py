@@ -15,6 +15,7 @@ from battrace.cli.context import state
 from battrace.cli.output import console, err_console, print_fields, print_json, print_table
 from battrace.domain.events import parse_time
 from battrace.errors import BattraceError, InvalidEvent
+from battrace.interop.jsonl import read_jsonl
 from battrace.services.passport import get_history, get_passport, get_vehicle
 from battrace.services.platform import Platform
 from battrace.services.verify import verify
@@ -22,19 +23,6 @@ from battrace.services.verify import verify
 
 def open_platform(ctx: typer.Context) -> Platform:
     return Platform.open(state(ctx).database_url)
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    """``(line number, object)`` pairs; a line that is not JSON yields an error in its place."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, InvalidEvent(f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})",
-                                           line=number)
 
 
 def progress_bar(total: int, label: str) -> Progress:
@@ -134,16 +122,21 @@ def passport_cmd(
             ("custodian", org(p["custodian"])),
             ("vehicle", p["vin"]),
             ("parent", p["parent"]),
-            ("children", f"{len(p['children'])}: " + ", ".join(p["children"][:4]) + (" ..." if len(p["children"]) > 4 else "")
-             if p["children"] else None),
+            ("children", _shorten(p["children"])),
             ("sources (lineage)", ", ".join(p["sources"]) or None),
             ("re-made into", ", ".join(p["products"]) or None),
-            ("health", f"SOH {health.get('soh')} ({health.get('method') or 'method not given'}, {health.get('tested_at')})"
-             if health else None),
+            ("health", f"SOH {health.get('soh')} ({health.get('method') or 'method not given'}, "
+                       f"{health.get('tested_at')})" if health else None),
             ("events / head", f"{p['version']} / {p['head']}"),
         ],
     )
     _history_table(p["history"])
+
+
+def _shorten(codes: list[str], keep: int = 4) -> str | None:
+    if not codes:
+        return None
+    return f"{len(codes)}: " + ", ".join(codes[:keep]) + (" ..." if len(codes) > keep else "")
 
 
 def _history_table(history: list[dict[str, Any]]) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from battrace.cli.ledger import read_jsonl
+from battrace.interop.jsonl import read_jsonl
 from battrace.services.access import create_key
 from battrace.services.orgs import import_orgs
 from battrace.services.platform import Platform
