@@ -204,6 +204,12 @@ def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]], crossed: s
                 assert v["swap"] and org_type[who] == "swap_operator"
         elif t == "battery.repaired":
             assert b[e["battery"]]["state"] in ("installed", "in_service")
+            for item in e.get("components_replaced") or ():
+                old, spare = b[item["removed"]], b[item["installed"]]
+                assert old["parent"] == e["battery"]
+                assert spare["parent"] is None and spare["state"] == "produced"
+                old.update(state="waste", custodian=who, parent=None)
+                spare["parent"] = e["battery"]
         elif t == "vehicle.scrapped":
             v = vehicles[e["vin"]]
             v["scrapped"] = True
@@ -377,3 +383,43 @@ def test_the_ledger_accepts_every_event_of_a_world(tmp_path: Path) -> None:
             summary["packs_by_final_state"]
     finally:
         store.close()
+
+
+def test_no_trail_is_lost_or_left_unconfirmed_unless_injected(boosted: Path) -> None:
+    """Scoring needs no false positives: every stale waste battery and open hand-over is a finding."""
+    events, orgs, findings, summary = _load(boosted)
+    end = datetime.fromisoformat(f"{summary['params']['end']}T23:59:59+08:00")
+    last: dict[str, datetime] = {}
+    state: dict[str, str] = {}
+    open_handover: dict[str, str] = {}
+    for e in events:
+        at = datetime.fromisoformat(e["occurred_at"])
+        t = e["type"]
+        if t == "battery.removed" or (t == "battery.replaced"):
+            code = e.get("removed") or e["battery"]
+            state[code], last[code] = "waste", at
+        elif t == "battery.repaired":
+            for item in e.get("components_replaced") or ():
+                state[item["removed"]], last[item["removed"]] = "waste", at
+        elif t == "battery.dismantled":
+            for c in e.get("components") or ():
+                state[c], last[c] = "waste", at
+            state[e["battery"]], last[e["battery"]] = "dismantled", at
+        elif t == "battery.handed_over":
+            for c in e["batteries"]:
+                if state.get(c) in ("waste", "dismantled"):
+                    last[c] = at
+                    open_handover[c] = e["event_id"]
+        elif t == "battery.received":
+            for c in e["batteries"]:
+                if c in open_handover:
+                    del open_handover[c]
+                    last[c] = at
+        elif t in ("battery.recycled", "battery.remanufactured", "battery.reported_missing"):
+            for c in e.get("batteries") or e.get("sources") or [e.get("battery")]:
+                state[c] = "done"
+    stale = {c for c, s in state.items() if s in ("waste", "dismantled") and (end - last[c]).days > 90}
+    lost = {c for f in findings if f["rule"] in ("R05", "R04b") for c in f["batteries"]}
+    assert stale and stale <= lost  # (stale: the injected idle trails)
+    unconfirmed = {h for c, h in open_handover.items() if (end - last[c]).days > 60}
+    assert unconfirmed <= {f["event_id"] for f in findings if f["rule"] == "R04b"}

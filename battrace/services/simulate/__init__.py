@@ -126,6 +126,7 @@ def _summary(params: SimulationParams, sim: Sim, world: World, findings: list[di
         "vehicles": sim.counts["vehicle.certified"],
         "batteries": {k: sim.batteries[k] for k in ("pack", "module", "cell", "remade")},
         "packs_by_final_state": dict(sorted(sim.outcomes.items())),
+        "repaired_out_modules_by_final_state": dict(sorted(sim.module_outcomes.items())),
         "events": n_events,
         "events_per_pack": round(n_events / packs, 1) if packs else None,
         "events_by_type": dict(sorted(sim.counts.items())),

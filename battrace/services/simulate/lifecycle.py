@@ -52,6 +52,11 @@ class Pack:
     modules: list[str]
     vehicle_maker: VehicleMaker | None = None
     fault: bool = False
+    level: str = "P"  # "M" for a module removed in a repair, travelling on its own
+
+    @property
+    def figures(self) -> Figures:
+        return self.design.module if self.level == "M" and self.design.module else self.design.pack
 
     def producer(self) -> Org:
         """The party answerable for a lost trail (the vehicle maker for installed packs)."""
@@ -86,6 +91,7 @@ class Sim:
     injector: Injector
     counts: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
+    module_outcomes: Counter[str] = field(default_factory=Counter)
     batteries: Counter[str] = field(default_factory=Counter)
     codes: CodeFactory = field(default_factory=CodeFactory)
 
@@ -140,9 +146,11 @@ class Story:
         self.inj = sim.injector
         self.rng = rng
         self.rec = Recorder(sim.sink, sim.injector, sim.counts, sim.end, unit, rng)
+        self._tally = sim.outcomes
 
     def done(self, state: str, n: int = 1) -> None:
-        self.sim.outcomes[state] += n
+        """Count the final state of the pack being told (or of a module travelling on its own)."""
+        self._tally[state] += n
 
     # -- production ---------------------------------------------------------------------------
 
@@ -187,6 +195,28 @@ class Story:
         assert ev is not None  # checked against the end above
         sim.batteries["pack"] += 1
         return Pack(pack_code, no, design, maker, ev.occurred, modules), ev
+
+    def produce_module(self, no: int, maker: BatteryMaker, design: Design, t: int) -> tuple[Pack, Ev] | None:
+        """A spare module with its cells (serials from 5,000,000 keep them apart from packs' own)."""
+        sim, rng, rec = self.sim, self.rng, self.rec
+        assert design.module is not None
+        day = code_day(day_of(t))
+        t = at(day, WORK_START + rng.randint(0, 8 * HOUR))
+        delay = rng.randint(HOUR, DAY)
+        if t + delay + 2 * HOUR > sim.end:
+            return None
+        org, region = maker.org, maker.org.region
+        mc, bt, spec = design.maker_code, design.battery_type, design.spec
+        cells = [sim.codes.code(mc, "C", bt, spec, no, day, 5_000_001 + j) for j in range(design.cells_per_module)]
+        rec.produced_batch(cells, t, org, region, sim.cell_tail(design), delay, 5)
+        sim.batteries["cell"] += len(cells)
+        code = sim.codes.code(mc, "M", bt, spec, no, day, 5_000_000)
+        ev = rec.emit("battery.produced", t + len(cells) * 5 + 60, org,
+                      {"battery": code, **design.module.fields(), "components": cells}, keys=[code], region=region,
+                      delay=delay, office_hours=False)
+        assert ev is not None
+        sim.batteries["module"] += 1
+        return Pack(code, no, design, maker, ev.occurred, [], level="M"), ev
 
     def transfer_new(self, pack: Pack, sender: Org, receiver: Org, t: int) -> Ev | None:
         """A new pack shipped (state produced) — a spare or swap stock; not a waste hand-over."""
@@ -265,10 +295,41 @@ class Story:
 
     def repair(self, v: Vehicle, t: int) -> bool:
         shop = self.workshop(v)
+        if v.pack.modules and self.rng.random() < 0.5:
+            return self.repair_module(v, shop, t)
         ev = self.rec.emit("battery.repaired", t, shop, {"battery": v.pack.code}, keys=[v.pack.code, v.vin],
                            region=v.plan.region, data={"vin": v.vin, "work": self.rng.choice(
                                ["bms_update", "contactor", "cooling_leak", "connector", "balancing"])})
         return ev is not None
+
+    def repair_module(self, v: Vehicle, shop: Org, t: int) -> bool:
+        """A faulty module swapped for a spare; the old module goes its own way as waste."""
+        rng, rec = self.rng, self.rec
+        pack = v.pack
+        made = self.produce_module(self.sim.params.packs + v.plan.index, pack.maker, pack.design,
+                                   t - days(rng.uniform(10, 30)))
+        if made is None:
+            return False
+        spare, made_ev = made
+        got = self.transfer_new(spare, pack.maker.org, shop, made_ev.after(rng, days(rng.uniform(1, 5))))
+        if got is None:
+            return False
+        k = rng.randrange(len(pack.modules))
+        old = pack.modules[k]
+        ev = rec.emit("battery.repaired", max(t, got.after(rng, HOUR)), shop,
+                      {"battery": pack.code, "components_replaced": [{"removed": old, "installed": spare.code}]},
+                      keys=[pack.code, v.vin, old, spare.code], region=v.plan.region,
+                      data={"vin": v.vin, "work": "module_replacement"})
+        if ev is None:
+            return False
+        pack.modules[k] = spare.code
+        module = Pack(old, pack.no, pack.design, pack.maker, pack.produced, [], v.plan.maker, fault=True, level="M")
+        saved, self._tally = self._tally, self.sim.module_outcomes
+        try:
+            self.waste_chain(module, shop, ev.after(rng, days(rng.uniform(1, 20))))
+        finally:
+            self._tally = saved
+        return True
 
     def replace(self, v: Vehicle, t: int) -> bool:
         """A faulty pack replaced by a new spare; the old one starts its way as a waste battery."""
@@ -454,14 +515,15 @@ class Story:
             remake = soh >= REMAKE_MIN_SOH
             skip = remake and inj.roll("R09", rng)  # one roll per re-manufacture
             if not skip:
-                ev = self.test(pack.code, holder, t, soh, d.pack)
+                ev = self.test(pack.code, holder, t, soh, pack.figures)
                 if ev is None:
                     self.done("waste")
                     return None
                 t = ev.after(rng, days(rng.uniform(1, 10)))
             if not remake:
                 return [pack.code], t + days(rng.uniform(3, 30)), False
-            made = self.remake(pack, [pack.code], holder, t, d.pack, soh, 0, [pack.code] if skip else [])
+            index = 63 if pack.level == "M" else 0  # keeps a module's product code apart from its pack's
+            made = self.remake(pack, [pack.code], holder, t, pack.figures, soh, index, [pack.code] if skip else [])
             self.done("remade" if made else "waste")
             return None
         # Module-level re-use: dismantle the pack, test the modules, re-make the good ones.
@@ -506,7 +568,7 @@ class Story:
         maker_code = holder.manufacturer_codes[0]
         day = code_day(day_of(t))
         product = sim.codes.remade(maker_code, pack.design.battery_type, "R" + base36(index % 36, 1), day,
-                                   pack.no * 16 + index)
+                                   pack.no * 64 + index)
         data = {"model": f"R{maker_code}-{app[:3].upper()}", "rated_capacity_ah": round(fig.capacity_ah * soh, 1),
                 "nominal_voltage_v": fig.voltage_v, "rated_energy_kwh": round(fig.energy_kwh * soh, 2),
                 "mass_kg": round(fig.mass_kg * 1.05, 1)}
@@ -537,7 +599,7 @@ class Story:
         rng, rec = self.rng, self.rec
         if not dismantled:
             if rng.random() < 0.3:
-                ev = self.test(pack.code, holder, t, self.soh(pack, t), pack.design.pack)
+                ev = self.test(pack.code, holder, t, self.soh(pack, t), pack.figures)
                 if ev is None:
                     self.done("waste")
                     return
@@ -549,14 +611,15 @@ class Story:
                 return
             t = ev.after(rng, days(rng.uniform(2, 30)))
         d = pack.design
-        kwh = d.pack.energy_kwh if not dismantled else (d.module.energy_kwh if d.module else 0.0) * (len(items) - 1)
+        module_kwh = d.module.energy_kwh if d.module else 0.0
+        kwh = pack.figures.energy_kwh if not dismantled else module_kwh * (len(items) - 1)
         dismantled = True
         content = materials()[d.chemistry]
         outputs: dict[str, float] = {}
         for metal, (lo, hi) in RECOVERY.items():
             kg = content.get(metal, 0.0) * kwh * rng.uniform(lo, hi)
             if metal == "al":
-                kg += d.pack.mass_kg * 0.12 * rng.uniform(0.9, 0.97)  # housing and busbars
+                kg += pack.figures.mass_kg * 0.12 * rng.uniform(0.9, 0.97)  # housing and busbars
             if kg > 0:
                 outputs[metal] = round(kg, 2)
         black_mass = round(content.get("cathode", 0.0) * kwh * 1.6 * rng.uniform(0.95, 0.99), 2)

@@ -161,7 +161,9 @@ class World:
         return mine.get(region) or mine[sorted(mine)[0]]
 
     def recycler_on(self, day: date, region: str, rng: random.Random) -> Org:
-        ok = [r for r in self.recyclers if r.qualified_on(day)]
+        """A recycler qualified on ``day`` and a month later (the report may be dated a little later)."""
+        later = date.fromordinal(day.toordinal() + 31)
+        ok = [r for r in self.recyclers if r.qualified_on(day) and r.qualified_on(later)]
         return self.local(ok or self.recyclers, region, rng)
 
     def reuse_on(self, day: date, region: str, rng: random.Random) -> Org:
