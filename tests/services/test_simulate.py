@@ -423,3 +423,26 @@ def test_no_trail_is_lost_or_left_unconfirmed_unless_injected(boosted: Path) -> 
     assert stale and stale <= lost  # (stale: the injected idle trails)
     unconfirmed = {h for c, h in open_handover.items() if (end - last[c]).days > 60}
     assert unconfirmed <= {f["event_id"] for f in findings if f["rule"] == "R04b"}
+
+
+def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    """Two interpreters with different string-hash seeds write the same bytes (no set-order leaks)."""
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-m", "battrace", "simulate", "--packs", "120", "--seed", "5", "--out",
+                        str(out), "--json"], check=True, env=env, capture_output=True)
+        outs.append(out)
+    for name in FILES:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_progress_counts_every_vehicle(tmp_path: Path) -> None:
+    seen: list[int] = []
+    simulate(SimulationParams(packs=250, seed=2, with_cells=False), tmp_path, progress=seen.append)
+    assert sum(seen) == 250

@@ -67,7 +67,8 @@ def _techinfo(sim: Sim, world: World) -> None:
 def simulate(
     params: SimulationParams, out_dir: Path, *, progress: Callable[[int], None] | None = None
 ) -> SimulationResult:
-    """Generate a world into ``out_dir``; ``progress(n)`` is called as vehicles are done."""
+    """Generate a world into ``out_dir``; ``progress(n)`` is called as ``n`` more vehicles are done
+    (non-swap vehicles in hundreds, then each swap operator's fleet at once)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     world = build_world(random.Random(f"{params.seed}/world"), start=params.start,
                         cells_per_module=params.cells_per_module, modules_per_pack=params.modules_per_pack,
@@ -78,18 +79,22 @@ def simulate(
     try:
         _techinfo(sim, world)
         fleets: dict[str, list[tuple[Plan, random.Random]]] = {o.credit_code: [] for o in world.swap_operators}
+        told = 0
         for i in range(params.packs):
             plan, rng = sim.plan(i)
             if plan.operator is not None:
                 fleets[plan.operator.credit_code].append((plan, rng))
-            else:
-                Story(sim, i + 1, rng).vehicle_story(plan)
-            if progress is not None and (i + 1) % 100 == 0:
+                continue
+            Story(sim, i + 1, rng).vehicle_story(plan)
+            told += 1
+            if progress is not None and told % 100 == 0:
                 progress(100)
+        if progress is not None:
+            progress(told % 100)
         for k, op in enumerate(world.swap_operators):
             swap_fleet(sim, params.packs + 1 + k, k, op, fleets[op.credit_code])
-        if progress is not None:
-            progress(params.packs % 100)
+            if progress is not None:
+                progress(len(fleets[op.credit_code]))
         events_bytes = sink.finish(out_dir / "events.jsonl")
     except BaseException:
         sink.abort()
