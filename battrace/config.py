@@ -19,6 +19,10 @@ class Settings:
     regime: str = "CN-2026"
     idle_limit_days: int = 90
     batch_limit: int = 10_000
+    #: Run the compliance engine as events are stored (off only for benchmarks and bulk loads).
+    rules: bool = True
+    #: Whether utilisation companies also need a hazardous-waste licence to take waste batteries (R02).
+    require_hazardous_waste_license: bool = False
 
     @classmethod
     def from_env(cls, db: str | None = None) -> Settings:
@@ -27,4 +31,10 @@ class Settings:
             regime=os.environ.get("BATTRACE_REGIME", "CN-2026"),
             idle_limit_days=int(os.environ.get("BATTRACE_IDLE_LIMIT_DAYS", "90")),
             batch_limit=int(os.environ.get("BATTRACE_BATCH_LIMIT", "10000")),
+            rules=_flag(os.environ.get("BATTRACE_RULES", "1")),
+            require_hazardous_waste_license=_flag(os.environ.get("BATTRACE_REQUIRE_HAZARDOUS_WASTE_LICENSE", "0")),
         )
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off", "")

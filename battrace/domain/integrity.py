@@ -64,6 +64,9 @@ class Decision:
     lineage: list[tuple[str, str]] = field(default_factory=list)
     techinfo: dict[str, Any] | None = None
     extra_streams: list[str] = field(default_factory=list)
+    #: States before the event of the batteries and vehicles it changes (None: new); for observers.
+    before: dict[str, BatteryState | None] = field(default_factory=dict)
+    vehicles_before: dict[str, VehicleState | None] = field(default_factory=dict)
 
     @property
     def streams(self) -> list[str]:
@@ -98,10 +101,12 @@ class _Ctx:
 
     def change(self, code: str, state: BatteryState | None = None) -> None:
         prev = state if state is not None else self.d.batteries.get(code) or self.w.battery(code)
+        self.d.before.setdefault(code, prev)
         self.d.batteries[code] = evolve_battery(prev, self.e, code)
 
     def change_vehicle(self, vin: str) -> None:
         prev = self.d.vehicles.get(vin) or self.w.vehicle(vin)
+        self.d.vehicles_before.setdefault(vin, prev)
         self.d.vehicles[vin] = evolve_vehicle(prev, self.e)
 
     def transition(self, s: BatteryState, allowed: frozenset[str] | set[str], doing: str) -> None:

@@ -215,7 +215,7 @@ class Ledger:
         batch_size: int = DEFAULT_BATCH,
     ) -> None:
         self.store = store
-        self.observers = observers or []
+        self.observers = observers if observers is not None else []
         self.now = now
         self.batch_size = batch_size
 

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from battrace import clock
 from battrace.config import Settings
+from battrace.domain.rules.config import RulesConfig
+from battrace.services.compliance import ComplianceEngine
 from battrace.services.ledger import Ledger, Observer
 from battrace.storage.store import Store
 
@@ -20,6 +22,9 @@ class Platform:
         self.store = Store(settings.database_url)
         self.observers: list[Observer] = []
         self.ledger = Ledger(self.store, observers=self.observers, now=now)
+        self.rules = RulesConfig.from_settings(settings)
+        if settings.rules:
+            self.observers.append(ComplianceEngine(self.rules))
 
     @classmethod
     def open(cls, database_url: str | None = None) -> Platform:

@@ -225,3 +225,68 @@ finding_subjects = Table(
     PrimaryKeyConstraint("finding_id", "kind", "value", name="pk_finding_subjects"),
 )
 Index("ix_finding_subjects_value", finding_subjects.c.kind, finding_subjects.c.value)
+
+# -- compliance engine read models (migration 0003) -----------------------------------------------
+
+#: Pending situations that become R04b / R05 findings when they last too long ("as of" a date).
+compliance_timers = Table(
+    "compliance_timers",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("deadline", String(64), nullable=False),
+    Column("raised", Boolean, nullable=False),
+    Column("since", UTCTime, nullable=False),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("battery", String(24)),
+    Column("vin", String(17)),
+    Column("org", String(18)),
+    Column("responsible", String(18)),
+    Column("region", String(6)),
+)
+Index("ix_compliance_timers_due", compliance_timers.c.kind, compliance_timers.c.deadline,
+      compliance_timers.c.raised, compliance_timers.c.since)
+
+#: Vehicles sold per (vehicle maker, province), for R11 (outlet coverage).
+compliance_sales = Table(
+    "compliance_sales",
+    metadata,
+    Column("maker", String(18), nullable=False),
+    Column("province", String(6), nullable=False),
+    Column("vehicles", Integer, nullable=False),
+    Column("first_seq", BigInteger),
+    Column("first_event_id", String(128)),
+    PrimaryKeyConstraint("maker", "province", name="pk_compliance_sales"),
+)
+
+findings.append_column(Column("resolved_event_id", String(128)))
+Index("ix_findings_state_region", findings.c.state, findings.c.region)
+
+# -- BMS early warning (migration 0004) --------------------------------------------------------------
+
+#: Alarms raised by the BMS early-warning monitor (``battrace.services.telemetry``): one row per
+#: episode (battery, hazard, first frame); ``last_at`` follows a condition that lasts.
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("battery", String(24), nullable=False),
+    Column("vin", String(17)),
+    Column("hazard", String(40), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("response", String(16), nullable=False),
+    Column("first_at", UTCTime, nullable=False),
+    Column("last_at", UTCTime, nullable=False),
+    Column("raised_at", UTCTime, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("maker", String(18)),
+    Column("vehicle_maker", String(18)),
+    Column("region", String(6)),
+    Column("source", String(16), nullable=False),
+    UniqueConstraint("battery", "hazard", "first_at", name="uq_alarms_episode"),
+)
+Index("ix_alarms_first_at", alarms.c.first_at)
+Index("ix_alarms_region", alarms.c.region)
+Index("ix_alarms_maker", alarms.c.maker)
+Index("ix_alarms_vehicle_maker", alarms.c.vehicle_maker)

@@ -1,0 +1,264 @@
+"""Storage of the compliance engine: findings (with their subjects), timers and sales per province.
+
+Statements only; the engine (:mod:`battrace.services.compliance`) decides what to write. Every
+function takes the caller's connection, so findings are written in the transaction of the events
+that raise them. Findings are never deleted: an open finding is resolved by setting its state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from battrace.domain.rules.finding import OPEN, RESOLVED, Finding, Resolution
+from battrace.domain.rules.r11 import Sales
+from battrace.domain.rules.timers import Timer
+from battrace.storage import schema
+
+F = schema.findings
+S = schema.finding_subjects
+T = schema.compliance_timers
+SALES = schema.compliance_sales
+_CHUNK = 500
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# -- findings -----------------------------------------------------------------------------------
+
+
+def finding_row(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule, "severity": f.severity, "dedupe_key": f.dedupe_key, "state": OPEN,
+        "batteries": _dumps(list(f.batteries)), "vin": f.vin, "orgs": _dumps(list(f.orgs)),
+        "responsible": f.responsible, "region": f.region, "event_seq": f.event_seq, "event_id": f.event_id,
+        "raised_at": f.raised_at, "due_at": f.due_at, "resolved_seq": None, "resolved_at": None,
+        "resolved_event_id": None, "message_zh": f.message_zh, "message_en": f.message_en,
+        "detail": _dumps(f.detail),
+    }
+
+
+def insert_findings(conn: Connection, findings: Sequence[Finding]) -> int:
+    """Insert findings whose dedupe key is new (others are left as they are); return how many."""
+    if not findings:
+        return 0
+    by_key: dict[str, Finding] = {}
+    for f in findings:
+        by_key.setdefault(f.dedupe_key, f)
+    keys = list(by_key)
+    existing: set[str] = set()
+    for chunk in _chunks(keys):
+        existing.update(conn.execute(select(F.c.dedupe_key).where(F.c.dedupe_key.in_(chunk))).scalars())
+    new = [by_key[k] for k in keys if k not in existing]
+    if not new:
+        return 0
+    conn.execute(F.insert(), [finding_row(f) for f in new])
+    ids: dict[str, int] = {}
+    for chunk in _chunks([f.dedupe_key for f in new]):
+        ids.update(conn.execute(select(F.c.dedupe_key, F.c.id).where(F.c.dedupe_key.in_(chunk))).tuples().all())
+    subjects = [
+        {"finding_id": ids[f.dedupe_key], "kind": kind, "value": value}
+        for f in new
+        for kind, value in sorted(f.subjects())
+    ]
+    if subjects:
+        conn.execute(S.insert(), subjects)
+    return len(new)
+
+
+def resolve_findings(conn: Connection, resolutions: Sequence[Resolution]) -> int:
+    """Resolve the open findings with the given dedupe keys (the first resolution of a key wins)."""
+    first: dict[str, Resolution] = {}
+    for r in resolutions:
+        first.setdefault(r.dedupe_key, r)
+    if not first:
+        return 0
+    stmt = (
+        update(F)
+        .where(F.c.dedupe_key == bindparam("k"), F.c.state == OPEN)
+        .values(state=RESOLVED, resolved_seq=bindparam("s"), resolved_at=bindparam("a"),
+                resolved_event_id=bindparam("e"))
+    )
+    result = conn.execute(stmt, [{"k": r.dedupe_key, "s": r.seq, "a": r.at, "e": r.event_id} for r in first.values()])
+    return int(result.rowcount or 0)
+
+
+def open_keys(conn: Connection, rule: str) -> set[str]:
+    return set(conn.execute(select(F.c.dedupe_key).where(F.c.rule == rule, F.c.state == OPEN)).scalars())
+
+
+# -- timers -------------------------------------------------------------------------------------
+
+
+def timer_row(t: Timer) -> dict[str, Any]:
+    return {"key": t.key, "kind": t.kind, "deadline": t.deadline, "raised": False, "since": t.since,
+            "event_seq": t.event_seq, "event_id": t.event_id, "battery": t.battery, "vin": t.vin, "org": t.org,
+            "responsible": t.responsible, "region": t.region}
+
+
+def timer_from_row(row: Any) -> Timer:
+    return Timer(key=row.key, kind=row.kind, since=row.since, event_seq=row.event_seq, event_id=row.event_id,
+                 battery=row.battery, vin=row.vin, org=row.org, responsible=row.responsible, region=row.region,
+                 deadline=row.deadline)
+
+
+def raised_timers(conn: Connection, keys: Sequence[str]) -> list[Timer]:
+    """The timers among ``keys`` that have raised a finding."""
+    out: list[Timer] = []
+    for chunk in _chunks(list(keys)):
+        out.extend(timer_from_row(r) for r in conn.execute(select(T).where(T.c.key.in_(chunk), T.c.raised)))
+    return out
+
+
+def write_timers(conn: Connection, ops: dict[str, Timer | None]) -> None:
+    """Apply timer changes: None deletes; a timer replaces (or, ``keep_existing``, joins) the row."""
+    gone = [k for k, t in ops.items() if t is None or not t.keep_existing]
+    for chunk in _chunks(gone):
+        conn.execute(T.delete().where(T.c.key.in_(chunk)))
+    fresh = [timer_row(t) for t in ops.values() if t is not None and not t.keep_existing]
+    if fresh:
+        conn.execute(T.insert(), fresh)
+    keep = [timer_row(t) for t in ops.values() if t is not None and t.keep_existing]
+    if keep:
+        conn.execute(_insert(conn, T).on_conflict_do_nothing(index_elements=["key"]), keep)
+
+
+def timer_groups(conn: Connection) -> list[tuple[str, str]]:
+    """The ``(kind, deadline)`` pairs of timers that have not raised a finding yet."""
+    stmt = select(T.c.kind, T.c.deadline).where(~T.c.raised).group_by(T.c.kind, T.c.deadline)
+    return [(k, d) for k, d in conn.execute(stmt).tuples()]
+
+
+def overdue_timers(conn: Connection, kind: str, deadline: str, before: datetime, limit: int) -> list[Timer]:
+    """Up to ``limit`` unraised timers of a group that started before ``before`` (oldest first)."""
+    stmt = (
+        select(T)
+        .where(T.c.kind == kind, T.c.deadline == deadline, ~T.c.raised, T.c.since < before)
+        .order_by(T.c.since, T.c.key)
+        .limit(limit)
+    )
+    return [timer_from_row(r) for r in conn.execute(stmt)]
+
+
+def mark_raised(conn: Connection, keys: Sequence[str]) -> None:
+    for chunk in _chunks(list(keys), 1000):
+        conn.execute(update(T).where(T.c.key.in_(chunk)).values(raised=True))
+
+
+def count_timers(conn: Connection) -> dict[str, int]:
+    stmt = select(T.c.kind, func.count()).group_by(T.c.kind)
+    return {k: int(n) for k, n in conn.execute(stmt).tuples()}
+
+
+# -- sales per province (R11) -------------------------------------------------------------------
+
+
+def add_sales(conn: Connection, sales: Iterable[Sales]) -> None:
+    """Add vehicles sold per (maker, province); the first sale's event is kept."""
+    rows = [{"maker": s.maker, "province": s.province, "vehicles": s.vehicles, "first_seq": s.first_seq,
+             "first_event_id": s.first_event_id} for s in sales]
+    if not rows:
+        return
+    stmt = _insert(conn, SALES)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["maker", "province"], set_={"vehicles": SALES.c.vehicles + stmt.excluded.vehicles}
+    )
+    conn.execute(stmt, rows)
+
+
+def load_sales(conn: Connection) -> list[Sales]:
+    stmt = select(SALES).order_by(SALES.c.maker, SALES.c.province)
+    return [Sales(r.maker, r.province, r.vehicles, r.first_seq, r.first_event_id) for r in conn.execute(stmt)]
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+
+def filter_findings(
+    stmt: Any,
+    *,
+    rule: str | None = None,
+    org: str | None = None,
+    battery: str | None = None,
+    vin: str | None = None,
+    state: str | None = None,
+    severity: str | None = None,
+    region_prefix: str | None = None,
+) -> Any:
+    conds = []
+    if rule:
+        conds.append(F.c.rule == rule)
+    if state:
+        conds.append(F.c.state == state)
+    if severity:
+        conds.append(F.c.severity == severity)
+    if region_prefix:
+        conds.append(F.c.region.like(f"{region_prefix}%"))
+    for kind, value in (("org", org), ("battery", battery), ("vin", vin)):
+        if value:
+            sub = select(S.c.finding_id).where(S.c.kind == kind, S.c.value == value)
+            conds.append(F.c.id.in_(sub))
+    return stmt.where(and_(*conds)) if conds else stmt
+
+
+def finding_dict(row: Any) -> dict[str, Any]:
+    def iso(v: datetime | None) -> str | None:
+        return v.isoformat() if v is not None else None
+
+    return {
+        "id": row.id, "rule": row.rule, "severity": row.severity, "state": row.state,
+        "batteries": json.loads(row.batteries), "vin": row.vin, "orgs": json.loads(row.orgs),
+        "responsible": row.responsible, "region": row.region, "event_seq": row.event_seq,
+        "event_id": row.event_id, "raised_at": iso(row.raised_at), "due_at": iso(row.due_at),
+        "resolved_seq": row.resolved_seq, "resolved_event_id": row.resolved_event_id,
+        "resolved_at": iso(row.resolved_at), "message": {"zh": row.message_zh, "en": row.message_en},
+        "detail": json.loads(row.detail), "dedupe_key": row.dedupe_key,
+    }
+
+
+def select_findings(conn: Connection, *, limit: int, offset: int, **filters: Any) -> list[dict[str, Any]]:
+    stmt = filter_findings(select(F), **filters).order_by(F.c.id).limit(limit).offset(offset)
+    return [finding_dict(r) for r in conn.execute(stmt)]
+
+
+def count_findings(conn: Connection, **filters: Any) -> int:
+    stmt = filter_findings(select(func.count()).select_from(F), **filters)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def stats(conn: Connection) -> dict[str, Any]:
+    by_rule: dict[str, dict[str, int]] = {}
+    for rule, state, n in conn.execute(select(F.c.rule, F.c.state, func.count()).group_by(F.c.rule, F.c.state)):
+        by_rule.setdefault(rule, {OPEN: 0, RESOLVED: 0})[state] = int(n)
+    prov = func.substr(F.c.region, 1, 2)
+    by_province: dict[str, dict[str, int]] = {}
+    for p, state, n in conn.execute(select(prov, F.c.state, func.count()).group_by(prov, F.c.state)):
+        key = f"{p}0000" if p else "unknown"
+        by_province.setdefault(key, {OPEN: 0, RESOLVED: 0})[state] = int(n)
+    by_severity: dict[str, dict[str, int]] = {}
+    for sev, state, n in conn.execute(select(F.c.severity, F.c.state, func.count()).group_by(F.c.severity,
+                                                                                              F.c.state)):
+        by_severity.setdefault(sev, {OPEN: 0, RESOLVED: 0})[state] = int(n)
+    by_state = {OPEN: 0, RESOLVED: 0}
+    for counts in by_rule.values():
+        for state, n in counts.items():
+            by_state[state] = by_state.get(state, 0) + n
+    return {"total": sum(by_state.values()), "by_state": by_state, "by_rule": by_rule,
+            "by_severity": by_severity, "by_province": by_province}
