@@ -446,3 +446,37 @@ def test_progress_counts_every_vehicle(tmp_path: Path) -> None:
     seen: list[int] = []
     simulate(SimulationParams(packs=250, seed=2, with_cells=False), tmp_path, progress=seen.append)
     assert sum(seen) == 250
+
+
+def test_the_compliance_engine_raises_exactly_the_expected_findings(tmp_path: Path) -> None:
+    """End to end: ingest a world, evaluate as of its end, compare with expected_findings.json."""
+    compliance = pytest.importorskip("battrace.services.compliance")
+    from battrace.services.orgs import import_orgs
+    from battrace.services.platform import Platform
+
+    out = tmp_path / "world"
+    params = SimulationParams(packs=300, seed=8, with_cells=False, rates={r: 0.1 for r in RULES},
+                              life_scale_years=6.0)
+    simulate(params, out)
+    events, orgs, expected, _ = _load(out)
+    now = datetime.fromisoformat("2026-11-20T00:00:00+08:00")
+    platform = Platform.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        platform.ledger.now = lambda: now
+        import_orgs(platform.store, orgs, now)
+        report = platform.ledger.ingest(enumerate(events, 1), import_history=True)
+        assert report.rejected == 0
+        compliance.evaluate_as_of(platform.store, params.end)
+        got: list[dict[str, Any]] = []
+        while page := compliance.list_findings(platform.store, limit=1000, offset=len(got)):
+            got.extend(page)
+    finally:
+        platform.close()
+
+    def keys(f: dict[str, Any]) -> set[tuple[str, str]]:
+        return {(f["rule"], f["event_id"])} if f.get("event_id") else {(f["rule"], b) for b in f["batteries"]}
+
+    got_keys = set().union(*(keys(f) for f in got))
+    expected_keys = set().union(*(keys(f) for f in expected))
+    assert [f for f in expected if not keys(f) & got_keys] == []  # nothing missed
+    assert [f for f in got if not keys(f) & expected_keys] == []  # no false positives
