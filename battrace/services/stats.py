@@ -27,8 +27,8 @@ def get_stats(store: Store, *, jurisdiction: str | None = None, level: str = "P"
     scope: ColumnElement[bool] = region.like(f"{prefix}%") if prefix else literal(True)
     where = and_(b.c.level == level, scope) if level != "all" else scope
     with store.reader() as conn:
-        by_state = dict(conn.execute(select(b.c.state, func.count()).where(where).group_by(b.c.state)).all())
-        by_chem = dict(conn.execute(select(b.c.chemistry, func.count()).where(where).group_by(b.c.chemistry)).all())
+        by_state: dict[str, int] = dict(conn.execute(select(b.c.state, func.count()).where(where).group_by(b.c.state)).all())
+        by_chem: dict[str, int] = dict(conn.execute(select(b.c.chemistry, func.count()).where(where).group_by(b.c.chemistry)).all())
         province = func.substr(region, 1, 2)
         by_region = {
             (p or "??") + "0000": n
@@ -40,7 +40,7 @@ def get_stats(store: Store, *, jurisdiction: str | None = None, level: str = "P"
             retire = retire.where(
                 or_(e.c.reporter.in_(select(o.c.credit_code).where(o.c.region.like(f"{prefix}%"))))
             )
-        retirements = dict(conn.execute(retire.group_by(month).order_by(month)).all())
+        retirements: dict[str, int] = dict(conn.execute(retire.group_by(month).order_by(month)).all())
         fstmt = select(f.c.rule, f.c.state, func.count()).group_by(f.c.rule, f.c.state)
         if prefix:
             fstmt = fstmt.where(f.c.region.like(f"{prefix}%"))

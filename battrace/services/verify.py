@@ -131,7 +131,7 @@ def _verify_streams(store: Store, conn: Connection, report: VerifyReport) -> Non
             broken = True
             continue
         version, head = row.version, row.hash
-        state = _step(stream, state, row.body)
+        state = _step(row.stream, state, row.body)
     if stream is not None:
         pending.append((stream, version, head, None if broken else state))
     _compare(store, conn, pending, report)
