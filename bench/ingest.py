@@ -1,0 +1,469 @@
+"""Benchmark: bulk ingest of simulated lifecycles, against a bare insert and the ``eventsourcing`` library.
+
+Usage::
+
+    python bench/ingest.py [SIZE ...] [--pg URL] [--json] [--lookups N] [--batch N] [--seed S]
+                           [--no-tracemalloc] [--no-eventsourcing] [--data DIR]
+
+``SIZE`` is a number of events (default ``100000 1000000``). For each size the world simulator
+(:mod:`battrace.services.simulate`, modules and cells included) draws enough packs that its
+``events.jsonl`` reaches the size, and the first ``SIZE`` events (in ``recorded_at`` order, so a
+consistent prefix of the world) are ingested:
+
+- **battrace**: :meth:`Ledger.ingest` with ``import_history=True`` (``--import-history``): every
+  check, the hash chain, the read models, transactions of the ledger's batch size. The file is
+  streamed (``read_jsonl``), exactly as ``battrace ingest`` does. No observer (compliance engine).
+- **bare**: the same event rows, ``executemany`` into a plain table through the raw driver, one
+  transaction per batch: no checks, no hashing, no read models. The ceiling for this I/O.
+- **eventsourcing** (SQLite only): an ``eventsourcing`` Application with one aggregate per stream
+  (battery, vehicle, tech-info filing); each event is recorded as one aggregate event on its first
+  stream and the touched aggregates are saved once per batch. No checks.
+
+All three read the same file with ``json.loads`` per line. Each run is a fresh interpreter (a
+subprocess), so ``ru_maxrss`` is the run's own; a second battrace run with ``tracemalloc`` on gives
+the Python heap peak (throughput is always from the run without it). After the timed battrace run,
+``get_passport`` is called on ``--lookups`` random batteries (and as many random packs).
+
+PostgreSQL runs when ``--pg URL`` or ``BATTRACE_TEST_DATABASE_URL`` is given, each run in a fresh
+schema that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+GOALS = {"sqlite_events_per_s": 50_000, "bare_ratio": 0.5, "passport_p99_ms": 5.0}
+EVENTS_PER_PACK = 150  # with modules and cells (bench/simulate.py); only the first guess
+NOW = datetime(2026, 12, 1, tzinfo=UTC)  # after the simulator's default end: no recorded_at is in the future
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def prepare(n: int, seed: int, root: Path) -> tuple[Path, int]:
+    """A simulated world with at least ``n`` events (cached under ``root``); returns (dir, packs)."""
+    from battrace.services.simulate import SimulationParams, simulate
+
+    packs = max(10, int(n / EVENTS_PER_PACK * 1.03) + 1)
+    while True:
+        out = root / f"packs{packs}-seed{seed}"
+        summary = out / "summary.json"
+        if not summary.exists():
+            simulate(SimulationParams(packs=packs, seed=seed), out)
+        events = json.loads(summary.read_text())["events"]
+        if events >= n:
+            return out, packs
+        packs = int(packs * n / events * 1.02) + 1
+
+
+def read_lines(path: Path, n: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as handle:
+        for line in itertools.islice(handle, n):
+            yield line.rstrip("\n"), json.loads(line)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(pick(0.50) * 1000, 3), "p99_ms": round(pick(0.99) * 1000, 3),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 3), "n": len(ordered)}
+
+
+@contextmanager
+def database(backend: str, pg: str | None, tmp: Path) -> Iterator[str]:
+    """A SQLAlchemy URL of a fresh database: a SQLite file, or a PostgreSQL schema (dropped after)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    assert pg
+    from sqlalchemy import create_engine
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(pg)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        sep = "&" if "?" in pg else "?"
+        yield f"{pg}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        engine.dispose()
+
+
+# -- workers (each in its own interpreter) ------------------------------------------------------
+
+
+def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
+    from battrace.cli.ledger import read_jsonl
+    from battrace.services.ledger import Ledger
+    from battrace.services.orgs import import_orgs
+    from battrace.storage.store import Store
+
+    data = Path(spec["data"])
+    store = Store(url)
+    import_orgs(store, json.loads((data / "orgs.json").read_text(encoding="utf-8")), NOW)
+    ledger = Ledger(store, now=lambda: NOW, **({"batch_size": spec["batch"]} if spec["batch"] else {}))
+    n = spec["n"]
+    checkpoints: list[tuple[int, float]] = []
+    done = 0
+    marks = iter(sorted({n // 10, n // 2, n}))
+    mark = next(marks)
+
+    def progress(k: int) -> None:
+        nonlocal done, mark
+        done += k
+        if done >= mark:
+            checkpoints.append((done, round(rss_mb(), 1)))
+            mark = next(marks, n + 1)
+
+    rss_start = rss_mb()
+    if spec["tracemalloc"]:
+        tracemalloc.start()
+    start = time.perf_counter()
+    report = ledger.ingest(itertools.islice(read_jsonl(data / "events.jsonl"), n), import_history=True,
+                           progress=progress)
+    seconds = time.perf_counter() - start
+    out: dict[str, Any] = {"seconds": round(seconds, 2), "events_per_s": round(n / seconds),
+                           "accepted": report.accepted, "duplicate": report.duplicate,
+                           "rejected": report.rejected, "rss_start_mb": round(rss_start, 1),
+                           "rss_peak_mb": round(rss_mb(), 1), "rss_checkpoints": checkpoints,
+                           "batch": ledger.batch_size}
+    if report.rejected:
+        out["first_rejections"] = report.as_dict()["rejections"][:3]
+    del report
+    if spec["tracemalloc"]:
+        out["tracemalloc_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+        tracemalloc.stop()
+    if spec["lookups"]:
+        out["passport"] = passport_latency(store, spec["lookups"], spec["seed"])
+    store.close()
+    return out
+
+
+def passport_latency(store: Any, lookups: int, seed: int) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from battrace.services.passport import get_passport
+
+    out: dict[str, Any] = {}
+    for label, where in (("all", ""), ("packs", "WHERE level = 'P'")):
+        with store.reader() as conn:
+            codes = list(conn.execute(text(f"SELECT code FROM batteries {where} ORDER BY code")).scalars())
+        rng = random.Random(seed)
+        sample = [rng.choice(codes) for _ in range(lookups)]
+        del codes
+        for code in sample[:20]:  # warm the connection path and the page cache a little
+            get_passport(store, code)
+        samples = []
+        history = 0
+        for code in sample:
+            t = time.perf_counter()
+            p = get_passport(store, code)
+            samples.append(time.perf_counter() - t)
+            history += len(p["history"])
+        out[label] = {**percentiles(samples), "mean_history": round(history / len(sample), 1)}
+    return out
+
+
+def run_bare(spec: dict[str, Any], url: str) -> dict[str, Any]:
+    """The same event rows through the raw driver into a plain table: the I/O ceiling."""
+    data, n, batch = Path(spec["data"]), spec["n"], spec["batch"] or 2000
+    ddl = ("CREATE TABLE bare_events (seq BIGINT PRIMARY KEY, reporter TEXT NOT NULL, event_id TEXT NOT NULL, "
+           "type TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, imported BOOLEAN NOT NULL, "
+           "body TEXT NOT NULL)")
+    if url.startswith("sqlite"):
+        conn: Any = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        mark = "?"
+    else:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        options = u.query.get("options")
+        conninfo = u.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+        conn = psycopg.connect(conninfo, autocommit=True, options=str(options).replace("%3D", "="))
+        mark = "%s"
+    conn.execute(ddl)
+    sql = f"INSERT INTO bare_events VALUES ({', '.join([mark] * 8)})"
+    rss_start = rss_mb()
+    start = time.perf_counter()
+    seq = 0
+    lines = read_lines(data / "events.jsonl", n)
+    while True:
+        chunk = list(itertools.islice(lines, batch))
+        if not chunk:
+            break
+        rows = []
+        for line, raw in chunk:
+            seq += 1
+            rows.append((seq, raw["reporter"], raw["event_id"], raw["type"], raw["occurred_at"], raw["recorded_at"],
+                         True, line))
+        if mark == "?":
+            conn.execute("BEGIN")
+            conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+        else:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(sql, rows)
+    seconds = time.perf_counter() - start
+    conn.close()
+    return {"seconds": round(seconds, 2), "events_per_s": round(n / seconds), "rows": seq,
+            "rss_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(), 1)}
+
+
+def _stream_of(raw: dict[str, Any]) -> str:
+    for key in ("battery", "product", "removed"):
+        if key in raw:
+            return str(raw[key])
+    if "vin" in raw:
+        return f"vin:{raw['vin']}"
+    if raw.get("batteries"):
+        return str(raw["batteries"][0])
+    return f"techinfo:{raw['reporter']}:{raw.get('model')}"
+
+
+def run_eventsourcing(spec: dict[str, Any], url: str) -> dict[str, Any]:
+    """The same events as aggregate events of an ``eventsourcing`` application (no checks)."""
+    from uuid import NAMESPACE_URL, UUID, uuid5
+
+    from eventsourcing.application import AggregateNotFoundError, Application
+    from eventsourcing.domain import Aggregate, event
+
+    class Stream(Aggregate):
+        @event("Started")
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.last_seq = 0
+
+        @staticmethod
+        def create_id(name: str) -> UUID:
+            return uuid5(NAMESPACE_URL, name)
+
+        @event("Recorded")
+        def record(self, seq: int, data: dict[str, Any]) -> None:
+            self.last_seq = seq
+
+    class EventLog(Application[UUID]):
+        pass
+
+    data, n, batch = Path(spec["data"]), spec["n"], spec["batch"] or 2000
+    app = EventLog(env={
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": url.split("///", 1)[1],
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    })
+    creates = {"battery.produced", "battery.remanufactured", "vehicle.certified"}
+    rss_start = rss_mb()
+    start = time.perf_counter()
+    seq = 0
+    lines = read_lines(data / "events.jsonl", n)
+    while True:
+        chunk = list(itertools.islice(lines, batch))
+        if not chunk:
+            break
+        touched: dict[UUID, Stream] = {}
+        for _line, raw in chunk:
+            seq += 1
+            name = _stream_of(raw)
+            agg_id = Stream.create_id(name)
+            agg = touched.get(agg_id)
+            if agg is None:
+                if raw["type"] in creates:
+                    agg = Stream(name)
+                else:
+                    try:
+                        agg = app.repository.get(agg_id)
+                    except AggregateNotFoundError:
+                        agg = Stream(name)
+                touched[agg_id] = agg
+            agg.record(seq, raw)
+        app.save(*touched.values())
+    seconds = time.perf_counter() - start
+    app.close()
+    return {"seconds": round(seconds, 2), "events_per_s": round(n / seconds), "events": seq,
+            "rss_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(), 1)}
+
+
+WORKERS = {"battrace": run_battrace, "bare": run_bare, "eventsourcing": run_eventsourcing}
+
+
+def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="battrace-bench-") as tmp, \
+            database(spec["backend"], spec.get("pg"), Path(tmp)) as url:
+        return WORKERS[spec["kind"]](spec, url)
+
+
+def spawn(spec: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+# -- driver -----------------------------------------------------------------------------------
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    pg = args.pg or os.environ.get("BATTRACE_TEST_DATABASE_URL")
+    backends = ["sqlite"] + (["postgresql"] if pg else [])
+    root = Path(args.data)
+    results: dict[str, Any] = {"machine": machine(), "goals": GOALS, "sizes": []}
+    for n in args.sizes:
+        data, packs = prepare(n, args.seed, root)
+        entry: dict[str, Any] = {"events": n, "packs": packs, "data": str(data)}
+        for backend in backends:
+            base = {"data": str(data), "n": n, "backend": backend, "pg": pg, "batch": args.batch, "seed": args.seed}
+            log(f"{n:,} events, {backend}: battrace")
+            r: dict[str, Any] = {"battrace": spawn({**base, "kind": "battrace", "tracemalloc": False,
+                                                    "lookups": args.lookups})}
+            if args.tracemalloc:
+                log(f"{n:,} events, {backend}: battrace with tracemalloc")
+                traced = spawn({**base, "kind": "battrace", "tracemalloc": True, "lookups": 0})
+                r["battrace"]["tracemalloc_peak_mb"] = traced.get("tracemalloc_peak_mb", traced.get("error"))
+            log(f"{n:,} events, {backend}: bare executemany")
+            r["bare"] = spawn({**base, "kind": "bare"})
+            if backend == "sqlite" and args.eventsourcing:
+                log(f"{n:,} events, {backend}: eventsourcing")
+                r["eventsourcing"] = spawn({**base, "kind": "eventsourcing"})
+            ours = r["battrace"].get("events_per_s")
+            for other in ("bare", "eventsourcing"):
+                theirs = r.get(other, {}).get("events_per_s")
+                if ours and theirs:
+                    r[f"ratio_vs_{other}"] = round(ours / theirs, 3)
+            entry[backend] = r
+        results["sizes"].append(entry)
+    return results
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def table(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [f"machine: {m['nproc']} CPU, {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}", ""]
+    head = (f"{'events':>9} {'db':<10} {'battrace/s':>10} {'bare/s':>9} {'ratio':>6} {'evsrc/s':>8} {'ratio':>6} "
+            f"{'pp p50':>7} {'pp p99':>7} {'pack p99':>8} {'rss MB':>7} {'heap MB':>7} {'rejected':>8}")
+    lines += [head, "-" * len(head)]
+    for entry in results["sizes"]:
+        for backend in ("sqlite", "postgresql"):
+            r = entry.get(backend)
+            if not r:
+                continue
+            b, bare, es = r["battrace"], r.get("bare", {}), r.get("eventsourcing", {})
+            if "error" in b:
+                lines.append(f"{entry['events']:>9,} {backend:<10} error: {b['error']}")
+                continue
+            pp = b.get("passport", {})
+            fmt = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+            lines.append(
+                f"{entry['events']:>9,} {backend:<10} {b['events_per_s']:>10,} "
+                f"{fmt(bare.get('events_per_s'), ',d'):>9} "
+                f"{fmt(r.get('ratio_vs_bare'), '.2f'):>6} {fmt(es.get('events_per_s'), ',d'):>8} "
+                f"{fmt(r.get('ratio_vs_eventsourcing'), '.2f'):>6} "
+                f"{fmt(pp.get('all', {}).get('p50_ms'), '.2f'):>7} {fmt(pp.get('all', {}).get('p99_ms'), '.2f'):>7} "
+                f"{fmt(pp.get('packs', {}).get('p99_ms'), '.2f'):>8} {b['rss_peak_mb']:>7.0f} "
+                f"{fmt(b.get('tracemalloc_peak_mb'), '.0f'):>7} {b['rejected']:>8}"
+            )
+    lines += ["", "pp = get_passport latency (ms) on random batteries; pack = random packs; rss = ru_maxrss of the "
+              "ingest process; heap = tracemalloc peak during ingest"]
+    lines += goals(results)
+    return "\n".join(lines)
+
+
+def goals(results: dict[str, Any]) -> list[str]:
+    out = ["", "goals:"]
+    for entry in results["sizes"]:
+        r = entry.get("sqlite", {})
+        b = r.get("battrace", {})
+        if "events_per_s" not in b:
+            continue
+        n = entry["events"]
+        ok = lambda cond: "PASS" if cond else "FAIL"  # noqa: E731
+        out.append(f"  {n:>9,} sqlite >= {GOALS['sqlite_events_per_s']:,} events/s: "
+                   f"{ok(b['events_per_s'] >= GOALS['sqlite_events_per_s'])} ({b['events_per_s']:,})")
+        if "ratio_vs_bare" in r:
+            out.append(f"  {n:>9,} >= {GOALS['bare_ratio']} of bare insert: "
+                       f"{ok(r['ratio_vs_bare'] >= GOALS['bare_ratio'])} ({r['ratio_vs_bare']:.2f})")
+        if "ratio_vs_eventsourcing" in r:
+            out.append(f"  {n:>9,} faster than eventsourcing: "
+                       f"{ok(r['ratio_vs_eventsourcing'] > 1)} ({r['ratio_vs_eventsourcing']:.2f}x)")
+        p99 = b.get("passport", {}).get("all", {}).get("p99_ms")
+        if p99 is not None:
+            out.append(f"  {n:>9,} passport p99 <= {GOALS['passport_p99_ms']} ms: "
+                       f"{ok(p99 <= GOALS['passport_p99_ms'])} ({p99:.2f} ms)")
+    sizes = [e for e in results["sizes"] if "rss_peak_mb" in e.get("sqlite", {}).get("battrace", {})]
+    if len(sizes) > 1:
+        lo, hi = sizes[0]["sqlite"]["battrace"], sizes[-1]["sqlite"]["battrace"]
+        growth = hi["rss_peak_mb"] / lo["rss_peak_mb"]
+        heap = ""
+        if isinstance(lo.get("tracemalloc_peak_mb"), float) and isinstance(hi.get("tracemalloc_peak_mb"), float):
+            heap = f", heap peak {lo['tracemalloc_peak_mb']:.0f} -> {hi['tracemalloc_peak_mb']:.0f} MB"
+        out.append(f"  memory flat in N ({sizes[0]['events']:,} -> {sizes[-1]['events']:,} events): "
+                   f"{'PASS' if growth < 1.25 else 'FAIL'} (ru_maxrss {lo['rss_peak_mb']:.0f} -> "
+                   f"{hi['rss_peak_mb']:.0f} MB{heap})")
+    return out
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--pg", help="PostgreSQL URL (default: $BATTRACE_TEST_DATABASE_URL)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--lookups", type=int, default=1000, help="get_passport calls per size (default 1000)")
+    parser.add_argument("--batch", type=int, default=0, help="override the ledger's batch size")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "battrace-bench-data"),
+                        help="where simulated worlds are cached")
+    parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
+    parser.add_argument("--no-eventsourcing", dest="eventsourcing", action="store_false")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+    results = measure(args)
+    print(json.dumps(results, indent=2) if args.json else table(results))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
