@@ -135,6 +135,7 @@ def test_events_are_ordered_by_recorded_at(small: Path) -> None:
     events, _, _, _ = _load(small)
     times = [datetime.fromisoformat(e["recorded_at"]) for e in events]
     assert times == sorted(times)
+    assert min(e["occurred_at"] for e in events) >= SMALL.start.isoformat()
     assert max(times) <= datetime.fromisoformat(f"{SMALL.end.isoformat()}T23:59:59+08:00")
 
 

@@ -43,7 +43,7 @@ class Story(WasteSteps):
     def produce(self, no: int, maker: BatteryMaker, design: Design, t: int) -> tuple[Pack, Ev] | None:
         """Cells, then modules (with their cells), then the pack (with its modules or cells)."""
         sim, rng, rec = self.sim, self.rng, self.rec
-        day = code_day(day_of(max(t, sim.start - 90 * DAY)))
+        day = code_day(day_of(max(t, sim.start)))
         t = at(day, WORK_START + rng.randint(0, 8 * HOUR))
         delay = rng.randint(HOUR, DAY)
         if t + delay + design.cells * 5 + 2 * HOUR > sim.end:

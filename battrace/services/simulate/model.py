@@ -82,7 +82,7 @@ class Sim:
         p = self.params
         self.start = at(p.start)
         self.end = at(p.end) + DAY - 1
-        first_sale = self.start + 60 * DAY
+        first_sale = self.start + 90 * DAY  # production (20-80 days earlier) falls after the start
         self.years: list[int] = []
         self.year_weights: list[float] = []
         self.year_span: dict[int, tuple[int, int]] = {}

@@ -307,8 +307,11 @@ def build_world(rng: random.Random, *, start: date, cells_per_module: tuple[int,
         codes = (b.maker_code(),) if rng.random() < 0.6 else (b.maker_code(), b.maker_code())
         org = b.org("battery_maker", region, manufacturer_codes=codes)
         designs = []
-        for i, year in enumerate((start.year - 1, start.year + 2, start.year + 5)):
-            intro = date(year, rng.randint(1, 12), 1) if i else date(year, 6, 1)
+        # The first design is certified after the start (nothing happens before it); packs made
+        # before its introduction date use it all the same (``designs_on`` falls back to it).
+        first = date.fromordinal(start.toordinal() + 121)
+        for i, year in enumerate((start.year, start.year + 2, start.year + 5)):
+            intro = date(year, rng.randint(1, 12), 1) if i else first
             designs.append(_design(b, codes[i % len(codes)], i, btype, ctp, intro, cells_per_module,
                                    modules_per_pack, ctp_cells))
         battery_makers.append(BatteryMaker(org, codes[0], designs))
