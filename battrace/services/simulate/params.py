@@ -15,7 +15,7 @@ RULES: dict[str, tuple[float, str]] = {
     "R03": (0.02, "re-made products made for and delivered to e-bikes"),
     "R04": (0.01, "deadline-bearing reports recorded well after their CN-2026 deadline"),
     "R04b": (0.01, "waste-battery hand-overs never confirmed by the receiver"),
-    "R05": (0.02, "waste batteries whose trail is lost (left idle > 90 days, or reported missing)"),
+    "R05": (0.02, "waste batteries at their first outlet whose trail is lost (idle > 90 days, or reported missing)"),
     "R09": (0.03, "re-manufactures with at least one source never tested"),
     "R10": (0.01, "swap reports naming a removed pack bound to another vehicle (injected in crossed pairs)"),
 }

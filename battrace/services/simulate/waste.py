@@ -38,9 +38,13 @@ class WasteSteps:
         raise NotImplementedError
 
     def waste_chain(self, pack: Pack, holder: Org, t: int) -> None:
-        """From its first holder to an outlet, to a re-use enterprise or recycler, to its end."""
-        rng, w, inj = self.rng, self.world, self.inj
-        lost = inj.roll("R05", rng)
+        """From its first holder to an outlet, to a re-use enterprise or recycler, to its end.
+
+        The trail may be lost (R05) once, at the first receipt by an outlet or a utilisation
+        company: that receipt is the rule's opportunity.
+        """
+        rng, w = self.rng, self.world
+        may_lose = True
         reuse_route = rng.random() < (0.55 if pack.design.battery_type == "B" else 0.3)
         items = [pack.code]
         dismantled = False
@@ -65,9 +69,11 @@ class WasteSteps:
             if got is None:
                 return
             ev, holder = got
-            if lost and holder.type in ("collection_outlet", "reuse_enterprise", "recycler"):
-                self.lose(pack, items, holder, ev)
-                return
+            if may_lose and holder.type in ("collection_outlet", "reuse_enterprise", "recycler"):
+                may_lose = False
+                if self.inj.roll("R05", rng):
+                    self.lose(pack, items, holder, ev)
+                    return
             hold = rng.uniform(5, 50) if holder.type == "collection_outlet" else rng.uniform(1, 20)
             t = ev.after(rng, days(hold))
 
@@ -123,7 +129,8 @@ class WasteSteps:
         ev = self.rec.emit("battery.reported_missing", received.after(rng, days(rng.uniform(3, 40))), holder,
                            {"battery": pack.code, "reason": rng.choice(MISSING_REASONS)}, keys=[pack.code],
                            region=holder.region)
-        if ev is None:
+        if ev is None:  # the report would fall after the end: nothing to find yet
+            inj.uncount("R05")
             self.done("waste")
             return
         inj.add("R05", [pack.code], None, orgs, ev.event_id, "waste battery reported missing")
