@@ -9,7 +9,8 @@ with a one-line message.
     │   ├── InvalidCode                 422 invalid_code        (R06)
     │   ├── InvalidVin                  422 invalid_vin
     │   ├── InvalidCreditCode           422 invalid_credit_code
-    │   └── InvalidEvent                422 invalid_event
+    │   ├── InvalidEvent                422 invalid_event
+    │   └── InvalidHealthInput          422 invalid_health_input (health, grading, value, forecast, alarms)
     ├── NotFound                        404 not_found
     │   ├── UnknownBattery              404 unknown_battery
     │   ├── UnknownVehicle              404 unknown_vehicle
@@ -74,6 +75,12 @@ class InvalidCreditCode(ValidationError):
 
 class InvalidEvent(ValidationError):
     code = "invalid_event"
+
+
+class InvalidHealthInput(ValidationError):
+    """Bad input to the health, grading, valuation, forecast or alarm functions."""
+
+    code = "invalid_health_input"
 
 
 class NotFound(BattraceError):

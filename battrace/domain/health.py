@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from battrace.errors import ValidationError
+from battrace.errors import InvalidHealthInput as InvalidHealthInput  # re-exported; lives in battrace.errors
 
 N_VOLTAGES = 21
 VOLTAGE_COLUMNS = tuple(f"U{i}" for i in range(1, N_VOLTAGES + 1))
@@ -70,15 +70,6 @@ CHEMISTRY_ALIASES: Mapping[str, str] = {
 }
 
 FloatArray = NDArray[np.float64]
-
-
-class InvalidHealthInput(ValidationError):
-    """Bad input to the health, grading, valuation, forecast or alarm functions.
-
-    (Lives here until it moves to :mod:`battrace.errors`.)
-    """
-
-    code = "invalid_health_input"
 
 
 # --------------------------------------------------------------------------- features & fitting
