@@ -1,0 +1,488 @@
+# ruff: noqa: E501  (a catalogue: one message a line reads best; CJK characters count double)
+"""Message catalogues of the web console: Chinese (the default) and English.
+
+Every visible string of the pages comes from here: :data:`MESSAGES` holds the sentences, keyed by
+a dotted id, each as a ``(zh, en)`` pair so that neither language can be forgotten; the
+vocabularies (states, event types, organisation types, rules …) are ``kind → value → (zh, en)``.
+A :class:`Translator` is bound to one language per request and is what templates call as
+``t("key", name=value)`` and ``v("state", "waste")``.
+
+The language comes from ``?lang=zh|en`` (remembered in a cookie) or the cookie; Chinese otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from battrace.domain.codes import tables
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_COOKIE = "bt_lang"
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # -- frame --------------------------------------------------------------------------------
+    "app.name": ("电池溯源", "battrace"),
+    "app.tagline": ("新能源汽车动力电池数字身份与全生命周期溯源平台",
+                    "Digital ID and lifecycle traceability for EV power batteries"),
+    "nav.lookup": ("电池查询", "Battery lookup"),
+    "nav.dashboard": ("监管看板", "Regulator dashboard"),
+    "nav.console": ("企业控制台", "Organisation console"),
+    "nav.login": ("登录", "Sign in"),
+    "nav.logout": ("退出", "Sign out"),
+    "nav.admin": ("平台管理员", "Platform admin"),
+    "nav.skip": ("跳到正文", "Skip to content"),
+    "lang.label": ("语言", "Language"),
+    "footer.law": ("依据《新能源汽车废旧动力电池回收和综合利用管理暂行办法》（2026 年 4 月 1 日起施行）及 GB/T 34014 编码规则",
+                   "Under China's Interim Measures for the recycling of waste NEV power batteries (in force "
+                   "1 April 2026) and the GB/T 34014 coding rules"),
+    "footer.echarts": ("图表由 Apache ECharts {version} 绘制", "Charts drawn with Apache ECharts {version}"),
+    "footer.api": ("API 文档", "API docs"),
+    "common.yes": ("是", "yes"),
+    "common.no": ("否", "no"),
+    "common.none": ("—", "—"),
+    "common.no_data": ("暂无数据", "No data"),
+    "common.unknown": ("未知", "unknown"),
+    "common.pending_engine": ("合规引擎尚未提供该数据", "The compliance engine does not provide this data yet"),
+    "common.of_total": ("共 {n} 条", "{n} in all"),
+    "common.batteries": ("块电池", "batteries"),
+    "common.count": ("数量", "count"),
+    "common.show": ("查看", "view"),
+    # -- lookup -------------------------------------------------------------------------------
+    "index.title": ("查询电池数字身份", "Look up a battery's digital ID"),
+    "index.lead": ("输入电池包、模块或单体上的 24 位编码（GB/T 34014，再制造产品为 17 位），也可以粘贴标签上的整段文字。",
+                   "Enter the 24-character code printed on a pack, module or cell (GB/T 34014; 17 for a "
+                   "re-made product), or paste the whole text of its label."),
+    "index.placeholder": ("电池编码或标签文字", "Battery code or label text"),
+    "index.submit": ("查询", "Look up"),
+    "index.question": ("是否为退役动力电池？", "Is this a retired EV battery?"),
+    "index.question_help": ("购买电动自行车电池或储能电池前，先查一查它的编码：平台会告诉您它是否来自退役的新能源汽车动力电池。"
+                            "退役动力电池不得用于电动自行车。",
+                            "Before you buy an e-bike or storage battery, look its code up: the platform tells "
+                            "you whether it comes from a retired EV battery. Retired EV batteries must never "
+                            "be used in e-bikes."),
+    "index.card.id.title": ("一电一码", "One battery, one code"),
+    "index.card.id.text": ("每个电池包、模块和单体都有唯一编码，数字身份随每个事件更新。",
+                           "Every pack, module and cell has a unique code; its digital ID changes with "
+                           "every event."),
+    "index.card.life.title": ("全生命周期", "The whole lifecycle"),
+    "index.card.life.text": ("生产、装车、换电、维修、报废、回收、再制造与再生利用，全链条可追溯。",
+                             "Production, installation, swaps, repairs, scrapping, collection, re-making and "
+                             "recycling, traceable end to end."),
+    "index.card.rules.title": ("合规监管", "Supervision"),
+    "index.card.rules.text": ("监管部门按辖区查看流向、逾期上报和违规问题。",
+                              "Regulators follow flows, late reports and violations within their jurisdiction."),
+    "lookup.invalid_title": ("编码无效", "Invalid code"),
+    "lookup.invalid": ("“{input}” 不是有效的电池编码：{reason}。", "“{input}” is not a valid battery code: {reason}."),
+    "lookup.not_found_title": ("平台上没有这块电池的记录", "The platform has no record of this battery"),
+    "lookup.not_found": ("编码 {code} 格式有效，但平台上没有它的记录，无法确认它的来源和是否退役。请谨慎购买来历不明的电池。",
+                         "The code {code} is well formed, but the platform has no record of it, so its origin "
+                         "and whether it was retired cannot be confirmed. Be careful with batteries of unknown "
+                         "origin."),
+    "lookup.decoded": ("编码本身包含的信息", "What the code itself says"),
+    "lookup.found_in_label": ("已从标签文字中识别出编码 {code}。", "Found the code {code} in the label text."),
+    "lookup.empty": ("请输入电池编码。", "Please enter a battery code."),
+    "code.length": ("长度为 {n} 位，应为 24 位（再制造产品为 17 位）",
+                    "it has {n} characters; a code has 24 (17 for a re-made product)"),
+    "code.charset": ("第 {position} 位 “{char}”：只允许数字和大写字母",
+                     "position {position} ('{char}'): only digits and upper-case letters are allowed"),
+    "code.level": ("第 {position} 位 “{char}”：产品类型应为 P（电池包）、M（模块）或 C（单体）",
+                   "position {position} ('{char}'): the product level must be P (pack), M (module) or C (cell)"),
+    "code.type": ("第 {position} 位 “{char}”：未知的电池类型代码", "position {position} ('{char}'): unknown battery type"),
+    "code.year": ("第 {position} 位 “{char}”：不是有效的生产年份代码",
+                  "position {position} ('{char}'): not a production-year character"),
+    "code.month": ("第 {position} 位 “{char}”：不是有效的生产月份代码（1–9、A–C）",
+                   "position {position} ('{char}'): not a production-month character (1-9, A-C)"),
+    "code.day": ("第 {position} 位 “{char}”：不是有效的生产日代码",
+                 "position {position} ('{char}'): not a production-day character"),
+    "code.no_such_day": ("第 {position} 位 “{char}”：该月没有这一天",
+                         "position {position} ('{char}'): that month has no such day"),
+    "code.other": ("第 {position} 位 “{char}”", "position {position} ('{char}')"),
+    "code.field.manufacturer": ("生产企业代码", "Manufacturer code"),
+    "code.field.level": ("产品类型", "Product level"),
+    "code.field.battery_type": ("电池类型", "Battery type"),
+    "code.field.spec": ("规格代码", "Specification code"),
+    "code.field.trace": ("追溯信息代码", "Traceability code"),
+    "code.field.production_date": ("生产日期", "Production date"),
+    "code.field.serial": ("序列号", "Serial number"),
+    "code.field.remade": ("再制造产品编码", "Re-made product code"),
+    # -- battery page -------------------------------------------------------------------------
+    "battery.title": ("电池 {code}", "Battery {code}"),
+    "battery.verdict.retired": ("是，这是一块退役动力电池", "Yes — this is a retired EV battery"),
+    "battery.verdict.retired_help": ("它已离开新能源汽车使用，应交由正规回收服务网点或综合利用企业处理；退役动力电池不得用于电动自行车。",
+                                     "It has left EV service for good and belongs with a registered collection "
+                                     "outlet or utilisation company; retired EV batteries must never be used in "
+                                     "e-bikes."),
+    "battery.verdict.remade": ("这是由退役动力电池再制造的电池产品", "This is a battery product re-made from retired EV batteries"),
+    "battery.verdict.remade_help": ("用途：{application}；认证：{certification}。退役动力电池及其再制造产品不得用于电动自行车。",
+                                    "Application: {application}; certification: {certification}. Retired EV "
+                                    "batteries and products re-made from them must never be used in e-bikes."),
+    "battery.verdict.active": ("否，平台记录显示它尚未退役", "No — the platform's records show it has not been retired"),
+    "battery.verdict.active_help": ("当前状态：{state}。", "Current state: {state}."),
+    "battery.section.identity": ("身份信息", "Identity"),
+    "battery.section.timeline": ("生命周期", "Lifecycle"),
+    "battery.section.lineage": ("谱系", "Lineage"),
+    "battery.section.health": ("健康状态", "Health"),
+    "battery.section.qr": ("二维码", "QR code"),
+    "battery.section.findings": ("合规问题", "Compliance findings"),
+    "battery.section.vehicle": ("车辆", "Vehicle"),
+    "battery.tier": ("访问级别：{tier}", "Access tier: {tier}"),
+    "battery.public_note": ("您看到的是公开信息。电池的参与企业和辖区监管部门登录后可查看完整履历。",
+                            "You are seeing the public tier. The battery's participants and the regulators of "
+                            "its jurisdiction see its full history after signing in."),
+    "battery.audited": ("本次查看已记入审计日志。", "This read was recorded in the audit log."),
+    "battery.stage.produced": ("生产", "Produced"),
+    "battery.stage.vehicle": ("装车使用", "In a vehicle"),
+    "battery.stage.retired": ("退役", "Retired"),
+    "battery.stage.utilised": ("综合利用", "Utilised"),
+    "battery.stages": ("生命周期阶段", "Lifecycle stages"),
+    "field.code": ("电池编码", "Battery code"),
+    "field.maker": ("生产企业", "Maker"),
+    "field.model": ("型号", "Model"),
+    "field.chemistry": ("化学体系", "Chemistry"),
+    "field.level": ("产品层级", "Level"),
+    "field.rated_capacity": ("额定容量", "Rated capacity"),
+    "field.rated_energy": ("额定能量", "Rated energy"),
+    "field.nominal_voltage": ("标称电压", "Nominal voltage"),
+    "field.mass": ("质量", "Mass"),
+    "field.production_month": ("生产年月", "Production month"),
+    "field.state": ("当前状态", "Current state"),
+    "field.custodian": ("当前持有方", "Held by"),
+    "field.pending_to": ("待接收方", "Awaiting receipt by"),
+    "field.vin": ("车辆识别代号", "VIN"),
+    "field.vehicle_model": ("车型", "Vehicle model"),
+    "field.waste_since": ("退役时间", "Retired on"),
+    "field.application": ("用途", "Application"),
+    "field.certification": ("认证", "Certification"),
+    "field.retired": ("退役动力电池", "Retired EV battery"),
+    "field.remade": ("再制造产品", "Re-made product"),
+    "field.version": ("版本（事件数）", "Version (events)"),
+    "field.head": ("哈希链头", "Hash-chain head"),
+    "timeline.produced": ("{month} 生产", "Produced in {month}"),
+    "timeline.retired": ("已退役：离开电动汽车使用", "Retired: left EV service"),
+    "timeline.remade": ("再制造为新的电池产品", "Re-made into a new battery product"),
+    "timeline.current": ("当前状态：{state}", "Now: {state}"),
+    "timeline.reported_by": ("报告方：{org}", "Reported by {org}"),
+    "timeline.imported": ("历史导入", "imported history"),
+    "timeline.recorded": ("平台记录于 {at}", "recorded {at}"),
+    "timeline.late": ("记录时间晚于发生时间 {days} 天", "recorded {days} days after it happened"),
+    "detail.to": ("移交给 {org}", "to {org}"),
+    "detail.from": ("来自 {org}", "from {org}"),
+    "detail.vin": ("车辆 {vin}", "vehicle {vin}"),
+    "detail.removed": ("拆下 {code}", "removed {code}"),
+    "detail.installed": ("装上 {code}", "installed {code}"),
+    "detail.reason": ("原因：{reason}", "reason: {reason}"),
+    "detail.soh": ("SOH {soh}", "SOH {soh}"),
+    "detail.application": ("用途：{application}", "application: {application}"),
+    "detail.process": ("工艺：{process}", "process: {process}"),
+    "detail.components": ("{n} 个部件", "{n} components"),
+    "detail.sources": ("来源电池 {n} 块", "{n} source batteries"),
+    "detail.batteries": ("电池 {n} 块", "{n} batteries"),
+    "detail.product": ("产品 {code}", "product {code}"),
+    "detail.customer": ("客户：{customer}", "customer: {customer}"),
+    "detail.certificate": ("证书编号 {no}", "certificate {no}"),
+    "detail.missing": ("未发现电池包", "no pack found in the vehicle"),
+    "lineage.parent": ("所属上级", "Part of"),
+    "lineage.children": ("组成部件", "Made of"),
+    "lineage.sources": ("再制造来源", "Re-made from"),
+    "lineage.products": ("再制造产品", "Re-made into"),
+    "lineage.none": ("没有谱系记录", "No lineage on record"),
+    "lineage.locked": ("谱系信息向电池的参与企业和监管部门开放。", "Lineage is open to the battery's participants and regulators."),
+    "health.soh": ("健康度 (SOH)", "State of health (SOH)"),
+    "health.measured_capacity": ("实测容量", "Measured capacity"),
+    "health.resistance": ("内阻", "Internal resistance"),
+    "health.method": ("检测方法", "Method"),
+    "health.tested_at": ("检测时间", "Tested on"),
+    "health.tested_by": ("检测单位", "Tested by"),
+    "health.none": ("尚无检测记录", "No health test on record"),
+    "health.locked": ("健康数据向电池的参与企业和监管部门开放。", "Health data are open to the battery's participants and regulators."),
+    "health.grading": ("判定", "Grading"),
+    "health.threshold": ("容量低于额定值的 80% 时，电池通常不再适合车用。",
+                         "Below 80 % of its rated capacity a pack usually no longer serves an EV."),
+    "qr.caption": ("扫码打开本页", "Scan to open this page"),
+    "qr.label": ("下载可打印标签 (SVG)", "Download a printable label (SVG)"),
+    "findings.rule": ("规则", "Rule"),
+    "findings.severity": ("级别", "Severity"),
+    "findings.message": ("问题", "Finding"),
+    "findings.state": ("状态", "State"),
+    "findings.raised": ("发现时间", "Raised"),
+    "findings.due": ("整改期限", "Due"),
+    "findings.subject": ("对象", "Subject"),
+    "findings.responsible": ("责任方", "Responsible"),
+    "findings.none": ("没有合规问题", "No findings"),
+    "findings.overdue_days": ("已逾期 {days} 天", "{days} days overdue"),
+    # -- sign in ------------------------------------------------------------------------------
+    "login.title": ("登录", "Sign in"),
+    "login.lead": ("请输入贵单位的 API 密钥（以 bt_ 开头）。密钥只保存在本浏览器的 HttpOnly Cookie 中，页面脚本无法读取。",
+                   "Enter your organisation's API key (it starts with bt_). It is kept only in an HttpOnly "
+                   "cookie of this browser, out of reach of page scripts."),
+    "login.key": ("API 密钥", "API key"),
+    "login.submit": ("登录", "Sign in"),
+    "login.invalid": ("密钥无效或已被吊销。", "The key is unknown or was revoked."),
+    "login.need_regulator": ("监管看板仅对监管部门和平台管理员开放。", "The dashboard is for regulators and the platform admin."),
+    "login.need_org": ("企业控制台需要企业的密钥。", "The console needs an organisation's key."),
+    "login.signed_in_as": ("已登录：{name}", "Signed in as {name}"),
+    "login.where": ("登录后：监管部门进入监管看板，企业进入企业控制台。",
+                    "After signing in, regulators go to the dashboard and organisations to their console."),
+    # -- dashboard ----------------------------------------------------------------------------
+    "dashboard.title": ("监管看板", "Regulator dashboard"),
+    "dashboard.national": ("全国", "National"),
+    "dashboard.scope": ("范围：{scope}", "Scope: {scope}"),
+    "dashboard.as_of": ("数据截至 {at}", "Data as of {at}"),
+    "kpi.packs": ("电池包", "Packs"),
+    "kpi.in_service": ("在用", "In service"),
+    "kpi.retired": ("已退役电池包", "Retired packs"),
+    "kpi.retired_12m": ("近 12 个月退役", "Retired, last 12 months"),
+    "kpi.open_findings": ("未整改问题", "Open findings"),
+    "kpi.across": ("跨省流转电池", "Batteries moved across provinces"),
+    "chart.by_state": ("电池包状态分布", "Packs by state"),
+    "chart.retirements": ("每月退役数量", "Retirements per month"),
+    "chart.retirements_series": ("退役", "retired"),
+    "chart.flows": ("废旧电池跨省流向", "Waste-battery flows between provinces"),
+    "chart.flows_note": ("左侧为移出省份，右侧为接收省份，按电池数量计（含省内流转）。",
+                         "Senders on the left, receivers on the right, counted in batteries (flows within a "
+                         "province included)."),
+    "chart.flows_out": ("移出", "out"),
+    "chart.flows_in": ("接收", "in"),
+    "chart.findings": ("各省合规问题（按规则）", "Findings by province and rule"),
+    "chart.findings_unplaced": ("未定位", "unplaced"),
+    "table.overdue": ("逾期未报", "Overdue reports"),
+    "table.overdue_note": ("已过上报期限仍未完成的后续报告（规则 R04b），最早到期的在前。",
+                           "Follow-up reports still missing after their deadline (rule R04b), earliest first."),
+    "table.league": ("企业按时上报排行", "On-time reporting by organisation"),
+    "table.league_note": ("按时率 = 1 − 逾期上报（R04）÷ 上报事件数。",
+                          "On-time rate = 1 − late reports (R04) ÷ events reported."),
+    "league.worst": ("按时率低的在前", "Worst first"),
+    "league.best": ("按时率高的在前", "Best first"),
+    "league.min_events": ("仅统计上报事件不少于 {n} 条的企业。", "Only organisations with at least {n} events are ranked."),
+    "league.org": ("企业", "Organisation"),
+    "league.type": ("类型", "Type"),
+    "league.region": ("省份", "Province"),
+    "league.events": ("上报事件", "Events"),
+    "league.late": ("逾期上报", "Late (R04)"),
+    "league.rate": ("按时率", "On time"),
+    # -- console ------------------------------------------------------------------------------
+    "console.title": ("企业控制台", "Organisation console"),
+    "console.my_batteries": ("我持有的电池", "Batteries we hold"),
+    "console.no_batteries": ("目前没有持有的电池。", "We hold no batteries at the moment."),
+    "console.page": ("第 {page} / {pages} 页", "page {page} of {pages}"),
+    "console.prev": ("上一页", "Previous"),
+    "console.next": ("下一页", "Next"),
+    "console.findings": ("我的未整改问题", "Our open findings"),
+    "console.upload": ("上报事件文件", "Report an events file"),
+    "console.upload_help": ("上传 JSON Lines（每行一个事件，.jsonl）或 CSV 文件。报告方一律为当前密钥所属企业；每一行单独受理、判为重复或拒绝。",
+                            "Upload JSON Lines (one event a line, .jsonl) or a CSV file. The reporter is "
+                            "always your key's organisation; each line is accepted, a duplicate or rejected "
+                            "on its own."),
+    "console.file": ("文件", "File"),
+    "console.submit": ("上传并上报", "Upload and report"),
+    "console.admin": ("平台管理员没有企业控制台，请使用监管看板。", "The platform admin has no console; use the dashboard."),
+    "console.org_info": ("{type} · 统一社会信用代码 {code}", "{type} · unified social credit code {code}"),
+    "console.by_state": ("按状态", "By state"),
+    "console.last_event": ("最近事件", "Last event"),
+    "results.title": ("上报结果：{name}", "Report results: {name}"),
+    "results.summary": ("共 {total} 行：受理 {accepted}，重复 {duplicate}，拒绝 {rejected}。",
+                        "{total} lines: {accepted} accepted, {duplicate} duplicates, {rejected} rejected."),
+    "results.line": ("行号", "Line"),
+    "results.event_id": ("事件编号", "Event id"),
+    "results.status": ("结果", "Result"),
+    "results.detail": ("说明", "Detail"),
+    "results.truncated": ("只列出前 {n} 行（拒绝的行全部列出）。", "Only the first {n} lines are listed (every rejected line is)."),
+    "results.seq": ("序号 {seq}", "seq {seq}"),
+    "upload.empty": ("文件是空的。", "The file is empty."),
+    "upload.too_large": ("文件超过 {mb} MB。", "The file is larger than {mb} MB."),
+    "upload.not_utf8": ("文件不是 UTF-8 编码。", "The file is not UTF-8."),
+    "upload.unreadable": ("文件无法读取：{message}", "The file cannot be read: {message}"),
+    "upload.too_many": ("一次最多上报 {limit} 个事件，文件中有 {n} 个。", "An upload may carry at most {limit} events; the file has {n}."),
+    "upload.csrf": ("表单已过期，请刷新页面后重试。", "The form has expired; reload the page and try again."),
+    "upload.bad_json": ("第 {line} 行不是有效的 JSON：{message}", "line {line} is not valid JSON: {message}"),
+    "upload.reporter": ("第 {line} 行的报告方为 {named}，但报告方只能是当前密钥所属企业 {org}",
+                        "line {line} names reporter {named}; the reporter is always your key's organisation {org}"),
+    # -- errors -------------------------------------------------------------------------------
+    "error.title": ("出错了", "Something went wrong"),
+    "error.status": ("错误 {status}", "Error {status}"),
+    "error.back": ("返回电池查询", "Back to battery lookup"),
+    "error.detail": ("详细信息", "Details"),
+}
+
+VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
+    "state": {
+        "produced": ("已生产", "produced"),
+        "assembled": ("已组装", "assembled"),
+        "installed": ("已装车", "installed"),
+        "in_service": ("使用中", "in service"),
+        "swap_stock": ("换电站库存", "swap stock"),
+        "waste": ("废旧电池", "waste"),
+        "in_transit": ("移交途中", "in transit"),
+        "remade": ("已再制造", "re-made"),
+        "dismantled": ("已拆解", "dismantled"),
+        "recycled": ("已再生利用", "recycled"),
+        "missing": ("丢失", "missing"),
+    },
+    "event": {
+        "battery.produced": ("生产", "Produced"),
+        "battery.assembled": ("组装", "Assembled"),
+        "techinfo.filed": ("拆解信息备案", "Dismantling information filed"),
+        "vehicle.certified": ("装车并出具合格证", "Installed; vehicle certified"),
+        "vehicle.sold": ("车辆销售", "Vehicle sold"),
+        "battery.swapped": ("换电", "Swapped"),
+        "battery.replaced": ("维修更换", "Replaced"),
+        "battery.repaired": ("维修", "Repaired"),
+        "vehicle.scrapped": ("车辆报废", "Vehicle scrapped"),
+        "battery.removed": ("从报废车辆拆卸", "Removed from a scrapped vehicle"),
+        "battery.handed_over": ("移交", "Handed over"),
+        "battery.received": ("接收", "Received"),
+        "battery.tested": ("健康检测", "Health test"),
+        "battery.remanufactured": ("再制造", "Re-made"),
+        "product.delivered": ("产品交付", "Product delivered"),
+        "battery.dismantled": ("拆解", "Dismantled"),
+        "battery.recycled": ("再生利用", "Recycled"),
+        "battery.reported_missing": ("报告丢失", "Reported missing"),
+    },
+    "org_type": {
+        "battery_maker": ("动力电池企业", "battery maker"),
+        "vehicle_maker": ("新能源汽车生产企业", "vehicle maker"),
+        "swap_operator": ("换电运营企业", "swap operator"),
+        "repair_shop": ("机动车维修企业", "repair shop"),
+        "dismantler": ("报废机动车回收拆解企业", "vehicle dismantler"),
+        "collection_outlet": ("回收服务网点", "collection outlet"),
+        "reuse_enterprise": ("综合利用企业（再制造）", "utilisation company (re-use)"),
+        "recycler": ("综合利用企业（再生利用）", "utilisation company (recycling)"),
+        "regulator": ("主管部门", "regulator"),
+    },
+    "vehicle_state": {"certified": ("已出具合格证", "certified"), "sold": ("已销售", "sold"),
+                      "scrapped": ("已报废", "scrapped")},
+    "level": {"P": ("电池包", "pack"), "M": ("模块", "module"), "C": ("单体", "cell")},
+    "application": {
+        "energy_storage": ("储能", "energy storage"),
+        "backup_power": ("备用电源", "backup power"),
+        "charging_station": ("充换电站", "charging station"),
+        "low_speed_vehicle": ("低速车", "low-speed vehicle"),
+        "e_bike": ("电动自行车", "e-bike"),
+        "other": ("其他", "other"),
+    },
+    "process": {"hydro": ("湿法", "hydrometallurgy"), "pyro": ("火法", "pyrometallurgy"),
+                "direct": ("直接回收", "direct recycling")},
+    "method": {"gbt34015": ("GB/T 34015 完整容量测试", "GB/T 34015 full capacity test"),
+               "pulse": ("脉冲快速检测", "pulse test")},
+    "rule": {
+        "R01": ("车电一体报废：报废车辆缺电池", "Vehicle scrapped without its battery"),
+        "R02": ("移交给无资质企业", "Handed over to an unqualified receiver"),
+        "R03": ("再制造产品用于禁止用途", "Re-made product for a prohibited use"),
+        "R04": ("逾期上报", "Late report"),
+        "R04b": ("应报未报", "Missing follow-up report"),
+        "R05": ("去向不明", "Lost trail"),
+        "R09": ("未检测即再制造", "Re-made without a health test"),
+        "R10": ("换电/更换记录与绑定不符", "Swap or replacement inconsistent with the binding"),
+        "R11": ("回收网点未覆盖销售省份", "Outlets do not cover a sales province"),
+    },
+    "severity": {"violation": ("违规", "violation"), "warning": ("警告", "warning"), "notice": ("提示", "notice")},
+    "finding_state": {"open": ("未整改", "open"), "resolved": ("已整改", "resolved")},
+    "outcome": {"accepted": ("受理", "accepted"), "duplicate": ("重复", "duplicate"), "rejected": ("拒绝", "rejected")},
+    "tier": {"public": ("公开", "public"), "participant": ("参与方", "participant"),
+             "regulator": ("监管", "regulator"), "admin": ("平台管理员", "platform admin")},
+    "error": {
+        "invalid_input": ("输入无效", "Invalid input"),
+        "invalid_code": ("电池编码无效", "Invalid battery code"),
+        "invalid_vin": ("车辆识别代号无效", "Invalid VIN"),
+        "invalid_credit_code": ("统一社会信用代码无效", "Invalid credit code"),
+        "invalid_event": ("事件无效", "Invalid event"),
+        "invalid_csv": ("CSV 文件有误", "Invalid CSV"),
+        "not_found": ("没有找到", "Not found"),
+        "unknown_battery": ("平台上没有这块电池", "Unknown battery"),
+        "unknown_vehicle": ("平台上没有这辆车", "Unknown vehicle"),
+        "unknown_org": ("未登记的企业", "Unknown organisation"),
+        "conflict": ("冲突", "Conflict"),
+        "duplicate_code": ("编码重复", "Duplicate code"),
+        "already_assembled": ("已组装在其他上级中", "Already assembled elsewhere"),
+        "invalid_transition": ("当前状态下不能发生此事件", "Impossible in the battery's state"),
+        "event_id_conflict": ("事件编号已用于其他内容", "Event id already used"),
+        "unknown_manufacturer": ("生产企业代码未登记", "Unregistered manufacturer code"),
+        "forbidden": ("无权操作", "Forbidden"),
+        "not_custodian": ("不是当前持有方", "Not the custodian"),
+        "forbidden_event": ("无权上报此事件", "May not report this event"),
+        "unauthorized": ("需要登录", "Sign-in required"),
+        "payload_too_large": ("数据过多", "Too much at once"),
+        "log_tampered": ("事件日志校验失败", "Event log tampered"),
+        "storage_unavailable": ("数据库暂不可用", "Database unavailable"),
+        "internal_error": ("内部错误", "Internal error"),
+        "method_not_allowed": ("不支持的请求方法", "Method not allowed"),
+        "bad_request": ("请求有误", "Bad request"),
+    },
+}
+
+
+@cache
+def provinces() -> dict[str, tuple[str, str]]:
+    """Province-level division codes (GB/T 2260) → (zh, en) names."""
+    path = Path(__file__).with_name("data") / "regions.csv"
+    with path.open(encoding="utf-8") as fh:
+        return {r["code"]: (r["name_zh"], r["name_en"]) for r in csv.DictReader(fh)}
+
+
+@cache
+def chemistries() -> dict[str, tuple[str, str]]:
+    return {bt.chemistry: (bt.name_zh, bt.name_en) for bt in tables().battery_types.values()}
+
+
+def pick_lang(query: str | None, cookie: str | None) -> str:
+    """The request's language: the query parameter, else the cookie, else Chinese."""
+    for candidate in (query, cookie):
+        if candidate in LANGS:
+            return str(candidate)
+    return DEFAULT_LANG
+
+
+@dataclass(frozen=True)
+class Translator:
+    """The catalogues in one language."""
+
+    lang: str
+
+    @property
+    def index(self) -> int:
+        return LANGS.index(self.lang)
+
+    @property
+    def html_lang(self) -> str:
+        return HTML_LANG[self.lang]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        pair = MESSAGES.get(key)
+        if pair is None:
+            raise KeyError(f"no message {key!r} in the web catalogue")
+        text = pair[self.index]
+        return text.format(**values) if values else text
+
+    def vocab(self, kind: str, value: Any) -> str:
+        """A vocabulary term (a state, an event type …); unknown values are shown as they are."""
+        if value is None:
+            return self("common.none")
+        if kind == "chemistry":
+            table: Mapping[str, tuple[str, str]] = chemistries()
+        elif kind == "province":
+            table = provinces()
+            value = f"{str(value)[:2]}0000"
+        else:
+            table = VOCABULARY[kind]
+        pair = table.get(str(value))
+        return pair[self.index] if pair else str(value)
+
+    def pick(self, zh: str | None, en: str | None) -> str:
+        """One of two texts stored in both languages (e.g. a finding's messages)."""
+        chosen = zh if self.lang == "zh" else en
+        return chosen or zh or en or ""
+
+
+def catalogue_gaps() -> list[str]:
+    """Keys whose translation is missing or empty in some language (kept empty by a test)."""
+    gaps = [k for k, pair in MESSAGES.items() if len(pair) != len(LANGS) or not all(pair)]
+    for kind, table in VOCABULARY.items():
+        gaps += [f"{kind}:{k}" for k, pair in table.items() if len(pair) != len(LANGS) or not all(pair)]
+    return gaps

@@ -1,0 +1,100 @@
+"""The regulator dashboard ``/dashboard``: the caller's jurisdiction (national for the admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from battrace.domain.access import RETIRED_STATES, region_prefix
+from battrace.services.compliance import count_findings, list_findings
+from battrace.services.flows import flow_totals, list_flows
+from battrace.services.oversight import findings_matrix, reporting_league
+from battrace.services.stats import get_stats
+from battrace.web import charts
+from battrace.web.i18n import Translator
+from battrace.web.pages.auth import login_page
+from battrace.web.session import platform_of
+from battrace.web.templating import frame, render
+
+router = APIRouter(include_in_schema=False)
+IN_SERVICE = ("installed", "in_service", "swap_stock")
+OVERDUE_RULE = "R04b"
+OVERDUE_SHOWN = 15
+OVERDUE_SCAN = 1000
+LEAGUE_MIN_EVENTS = 10
+LEAGUE_SHOWN = 15
+
+
+def _scope_name(t: Translator, jurisdiction: str | None) -> str:
+    prefix = region_prefix(jurisdiction) if jurisdiction else ""
+    if not prefix:
+        return t("dashboard.national")
+    province = t.vocab("province", prefix[:2])
+    return province if len(prefix) == 2 else f"{province} · {jurisdiction}"
+
+
+def _retired_recently(per_month: dict[str, int], now: datetime) -> int:
+    first = (now - timedelta(days=365)).strftime("%Y-%m")
+    last = now.strftime("%Y-%m")
+    return sum(n for month, n in per_month.items() if first < month <= last)
+
+
+def _overdue(t: Translator, items: list[dict[str, Any]], orgs: dict[str, str], now: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for f in sorted(items, key=lambda f: f.get("due_at") or "")[:OVERDUE_SHOWN]:
+        due = datetime.fromisoformat(f["due_at"]) if f.get("due_at") else None
+        rows.append({
+            "rule": f["rule"], "message": t.pick(f["message"]["zh"], f["message"]["en"]),
+            "batteries": f.get("batteries") or [], "vin": f.get("vin"), "due_at": f.get("due_at"),
+            "days": max((now - due).days, 0) if due else None,
+            "responsible": orgs.get(f.get("responsible") or "", f.get("responsible") or "—"),
+        })
+    return rows
+
+
+@router.get("/dashboard", name="web_dashboard")
+def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|best)$")] = "worst") -> Response:
+    fr = frame(request)
+    if not fr.viewer.signed_in:
+        return RedirectResponse("/login?next=/dashboard", status_code=303)
+    if not fr.viewer.is_regulator:
+        return login_page(request, next_url="/dashboard", reason="login.need_regulator", status_code=403)
+    platform = platform_of(request)
+    store, t, now = platform.store, fr.t, platform.now()
+    jurisdiction = None if fr.caller.admin else fr.caller.jurisdiction
+    prefix = (region_prefix(jurisdiction) if jurisdiction else "") or None
+    stats = get_stats(store, jurisdiction=jurisdiction, level="P")
+    flows = list_flows(store, jurisdiction=jurisdiction)
+    matrix = findings_matrix(store, jurisdiction=jurisdiction)
+    overdue_items = list_findings(store, rule=OVERDUE_RULE, state="open", region_prefix=prefix, limit=OVERDUE_SCAN)
+    overdue_total = count_findings(store, rule=OVERDUE_RULE, state="open", region_prefix=prefix)
+    open_total = count_findings(store, state="open", region_prefix=prefix)
+    ranked, ranked_total = reporting_league(store, jurisdiction=jurisdiction, worst_first=league == "worst",
+                                           min_events=LEAGUE_MIN_EVENTS, limit=LEAGUE_SHOWN)
+    with store.reader() as conn:
+        org_names = {c: o.name for c, o in store.load_orgs(conn).items()}
+    by_state: dict[str, int] = stats["batteries_by_state"]
+    per_month: dict[str, int] = stats["retirements_per_month"]
+    kpis = [
+        ("kpi.packs", sum(by_state.values())),
+        ("kpi.in_service", sum(by_state.get(s, 0) for s in IN_SERVICE)),
+        ("kpi.retired", sum(by_state.get(s, 0) for s in RETIRED_STATES)),
+        ("kpi.retired_12m", _retired_recently(per_month, now)),
+        ("kpi.across", flow_totals(flows)["across"]),
+        ("kpi.open_findings", open_total),
+    ]
+    chart_options = {
+        "by-state": charts.by_state(t, by_state) if by_state else None,
+        "retirements": charts.retirements(t, per_month) if per_month else None,
+        "flows": charts.flows(t, flows) if flows else None,
+        "findings": charts.findings(t, matrix) if matrix["provinces"] else None,
+    }
+    return render(
+        fr, "dashboard.html", scope=_scope_name(t, jurisdiction), now=now, kpis=kpis, charts=chart_options,
+        overdue=_overdue(t, overdue_items, org_names, now), overdue_total=overdue_total,
+        league=[r.as_dict() for r in ranked], league_total=ranked_total, league_order=league,
+        league_min=LEAGUE_MIN_EVENTS,
+    )

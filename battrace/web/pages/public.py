@@ -1,0 +1,93 @@
+"""The public face: the lookup box on ``/`` and a battery's page ``/b/{code}`` with its QR code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from battrace.domain.access import PUBLIC, public_view
+from battrace.domain.codes import parse_code
+from battrace.errors import UnknownBattery
+from battrace.interop.carriers import ERROR_LEVEL, label_svg, public_url
+from battrace.services.access import audit, battery_tier
+from battrace.services.compliance import battery_findings
+from battrace.services.passport import get_passport
+from battrace.web import views
+from battrace.web.session import platform_of
+from battrace.web.templating import frame, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", name="web_index")
+def index(request: Request, q: Annotated[str | None, Query(max_length=400)] = None) -> Response:
+    fr = frame(request)
+    if q is None:
+        return render(fr, "index.html")
+    found = views.lookup(fr.t, q)
+    if found.code is not None:
+        suffix = "?found=label" if found.from_label else ""
+        return RedirectResponse(f"/b/{found.code}{suffix}", status_code=303)
+    return render(fr, "index.html", status_code=422, query=q, error=found.error)
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def qr_inline(url: str) -> Markup:
+    """The QR code of ``url`` as inline SVG (segno, error correction M, as on printed labels)."""
+    svg = segno.make(url, error=ERROR_LEVEL, micro=False, boost_error=False).svg_inline(
+        scale=4, border=2, dark="#0f172a", light="#ffffff", omitsize=True)
+    return Markup(svg)
+
+
+@router.get("/b/{code}", name="web_battery")
+def battery(request: Request, code: str, found: str | None = None) -> Response:
+    fr = frame(request)
+    platform = platform_of(request)
+    try:
+        passport = get_passport(platform.store, code)
+    except UnknownBattery:
+        parsed = parse_code(code)
+        return render(fr, "battery_unknown.html", status_code=404, code=code,
+                      decoded=views.decoded_code(fr.t, parsed))
+    tier = battery_tier(platform.store, fr.caller, passport)
+    url = public_url(code, _base_url(request))
+    context: dict[str, Any] = {"code": code, "tier": tier, "qr": qr_inline(url), "url": url,
+                               "found_in_label": found == "label"}
+    view = public_view(passport)
+    context["verdict"] = views.verdict(fr.t, view)
+    context["stages"] = views.stages(fr.t, view["state"], view["retired_ev_battery"])
+    context["state"] = view["state"]
+    if tier == PUBLIC:
+        context.update(identity=views.identity_rows(fr.t, view, full=False, orgs={}),
+                       timeline=views.public_timeline(fr.t, view), lineage=None, health=None, findings=None,
+                       vehicle=None)
+        return render(fr, "battery.html", **context)
+    audit(platform.store, fr.caller, "battery.read", code, True, tier, platform.now())
+    with platform.store.reader() as conn:
+        orgs = platform.store.load_orgs(conn)
+    context.update(
+        identity=views.identity_rows(fr.t, passport, full=True, orgs=orgs),
+        timeline=views.full_timeline(fr.t, passport["history"], orgs, code),
+        lineage=views.lineage(passport),
+        health=views.health(fr.t, passport, orgs),
+        findings=battery_findings(platform.store, code),
+        vehicle=passport.get("vehicle"),
+        passport=passport,
+    )
+    return render(fr, "battery.html", **context)
+
+
+@router.get("/b/{code}/label.svg", name="web_label")
+def label(request: Request, code: str) -> Response:
+    """A printable label (100 mm × 50 mm) with the code, public facts and the page's QR code."""
+    passport = get_passport(platform_of(request).store, code)
+    svg = label_svg(passport, _base_url(request))
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Content-Disposition": f'inline; filename="battery-{code}.svg"'})

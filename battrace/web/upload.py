@@ -1,0 +1,103 @@
+"""Reading an uploaded report file (JSON Lines, a JSON array, or CSV) into ``(line, event)`` pairs
+for :meth:`battrace.services.ledger.Ledger.ingest` — the same path the API's ``POST /events`` takes.
+
+As in the API the reporter is always the key's organisation: a line naming another reporter is
+rejected (here per line, so the rest of the file still gets its results) and ``recorded_at`` is
+dropped. A line that is not JSON is rejected on its own; a CSV file whose cells cannot be read at
+all is refused as a whole, naming the line and column (:class:`~battrace.interop.csv_io.InvalidCsv`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from battrace.errors import BattraceError, Forbidden, InvalidEvent
+from battrace.interop.csv_io import read_events_csv
+from battrace.web.i18n import Translator
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+CSV_SUFFIXES = (".csv",)
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+class UploadError(Exception):
+    """The file as a whole cannot be read; ``message`` is in the page's language."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _is_csv(name: str, text: str) -> bool:
+    lowered = name.lower()
+    if lowered.endswith(CSV_SUFFIXES):
+        return True
+    if lowered.endswith(JSON_SUFFIXES):
+        return False
+    return not text.lstrip().startswith(("{", "["))
+
+
+def _json_items(t: Translator, text: str) -> list[tuple[int | None, Any]]:
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            parsed = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise UploadError(t("upload.bad_json", line=exc.lineno, message=exc.msg)) from None
+        return list(enumerate(parsed, 1)) if isinstance(parsed, list) else [(1, parsed)]
+    items: list[tuple[int | None, Any]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            items.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            message = t("upload.bad_json", line=number, message=exc.msg)
+            items.append((number, InvalidEvent(message, line=number)))
+    return items
+
+
+def _csv_lines(text: str) -> list[int]:
+    """The line on which each data row of a CSV file ends (blank rows skipped, as the reader does)."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    lines = []
+    for i, row in enumerate(reader):
+        if i == 0 or not any(cell.strip() for cell in row):
+            continue
+        lines.append(reader.line_num)
+    return lines
+
+
+def _csv_items(t: Translator, data: bytes, text: str) -> list[tuple[int | None, Any]]:
+    try:
+        events = read_events_csv(data, validate=False)
+    except BattraceError as exc:
+        raise UploadError(t("upload.unreadable", message=exc.message)) from None
+    lines = _csv_lines(text)
+    return [(lines[i] if i < len(lines) else None, e) for i, e in enumerate(events)]
+
+
+def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[int | None, Any]]:
+    """The file's events with their line numbers, each stamped with ``org`` as the reporter."""
+    if not data.strip():
+        raise UploadError(t("upload.empty"))
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(t("upload.too_large", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UploadError(t("upload.not_utf8")) from None
+    items = _csv_items(t, data, text) if _is_csv(name, text) else _json_items(t, text)
+    prepared: list[tuple[int | None, Any]] = []
+    for line, raw in items:
+        if isinstance(raw, dict):
+            named = raw.get("reporter")
+            if named not in (None, "", org):
+                raw = Forbidden(t("upload.reporter", line=line, named=named, org=org), line=line, reporter=named)
+            else:
+                raw = {k: v for k, v in raw.items() if k != "recorded_at"} | {"reporter": org}
+        prepared.append((line, raw))
+    return prepared

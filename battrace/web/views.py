@@ -1,0 +1,310 @@
+"""View models of the battery page and the lookup: plain data for the templates, in one language.
+
+Nothing here decides who may see what; the pages pass in a passport already cut to the caller's
+tier (:func:`battrace.domain.access.public_view` for the public).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from battrace.domain.codes import BatteryCode, find_code, parse_code
+from battrace.domain.orgs import Org
+from battrace.errors import BattraceError, InvalidCode
+from battrace.web.i18n import Translator
+from battrace.web.templating import fmt_number, fmt_percent, fmt_time
+
+STAGES = ("produced", "vehicle", "retired", "utilised")
+_STAGE_OF_STATE = {
+    "produced": 0, "assembled": 0, "installed": 1, "in_service": 1, "swap_stock": 1,
+    "waste": 2, "remade": 3, "dismantled": 3, "recycled": 3,
+}
+_SEPARATORS = re.compile(r"[\s\-_./·]+")
+
+# -- lookup -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The outcome of the lookup box: a code to open, or why there is none."""
+
+    query: str
+    code: str | None = None
+    from_label: bool = False
+    error: str | None = None
+
+
+def explain_invalid_code(t: Translator, context: Mapping[str, Any]) -> str:
+    """The reason an :class:`InvalidCode` gives, in the page's language, naming the position."""
+    text = str(context.get("input") or "")
+    position = context.get("position")
+    char = context.get("character") or ""
+    reason = str(context.get("reason") or "")
+    if position is None:
+        return t("code.length", n=len(text))
+    values = {"position": position, "char": char}
+    if not re.fullmatch(r"[0-9A-Z]", str(char)):
+        return t("code.charset", **values)
+    if position == 4:
+        return t("code.level", **values)
+    if position == 5:
+        return t("code.type", **values)
+    if reason.startswith("day ") and "does not exist" in reason:
+        return t("code.no_such_day", **values)
+    for kind in ("year", "month", "day"):
+        if f"production-{kind}" in reason:
+            return t(f"code.{kind}", **values)
+    return t("code.other", **values) + (f": {reason}" if reason else "")
+
+
+def lookup(t: Translator, query: str) -> Lookup:
+    """Turn what a visitor typed (a code, a code with spaces, a whole label) into a code."""
+    raw = query.strip()
+    if not raw:
+        return Lookup(query, error=t("lookup.empty"))
+    upper = raw.upper()
+    compact = _SEPARATORS.sub("", upper)
+    first_error: InvalidCode | None = None
+    for candidate in (upper, compact):
+        try:
+            return Lookup(query, parse_code(candidate).code)
+        except InvalidCode as exc:
+            first_error = first_error or exc
+    for text in (upper, compact):
+        found = find_code(text)
+        if found is not None:
+            return Lookup(query, found.code, from_label=True)
+    # Name the position in the form most likely meant: the compacted text when it has a code's length.
+    try:
+        parse_code(compact if len(compact) in (17, 24) else upper)
+    except InvalidCode as exc:
+        first_error = exc
+    assert first_error is not None
+    reason = explain_invalid_code(t, first_error.context)
+    return Lookup(query, error=t("lookup.invalid", input=raw[:64], reason=reason))
+
+
+def decoded_code(t: Translator, parsed: BatteryCode) -> list[tuple[str, str]]:
+    """The fields a code carries by itself (for a code the platform does not know)."""
+    rows = [
+        (t("code.field.manufacturer"), parsed.manufacturer),
+        (t("code.field.level"), f"{parsed.level} · {t.vocab('level', parsed.level)}"),
+        (t("code.field.battery_type"), f"{parsed.battery_type} · {t.vocab('chemistry', parsed.chemistry)}"),
+        (t("code.field.spec"), parsed.spec),
+    ]
+    if parsed.trace:
+        rows.append((t("code.field.trace"), parsed.trace))
+    rows += [(t("code.field.production_date"), parsed.production_date.isoformat()),
+             (t("code.field.serial"), parsed.serial)]
+    if parsed.remade:
+        rows.append((t("code.field.remade"), t("common.yes")))
+    return rows
+
+
+# -- the battery page -------------------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    """The answer to "is this a retired EV battery?"."""
+
+    kind: str  # retired | remade | active
+    title: str
+    text: str
+
+
+@dataclass
+class TimelineEntry:
+    when: str
+    title: str
+    by: str | None = None
+    details: list[dict[str, str | None]] = field(default_factory=list)
+    note: str | None = None
+    kind: str = "event"  # event | fact | now
+    seq: int | None = None
+    hash: str | None = None
+
+
+def verdict(t: Translator, view: Mapping[str, Any]) -> Verdict:
+    state = t.vocab("state", view["state"])
+    if view.get("remade_product") or view.get("remade"):
+        application = t.vocab("application", view.get("application")) if view.get("application") else t("common.none")
+        return Verdict("remade", t("battery.verdict.remade"),
+                       t("battery.verdict.remade_help", application=application,
+                         certification=view.get("certification") or t("common.none")))
+    if view.get("retired_ev_battery"):
+        return Verdict("retired", t("battery.verdict.retired"), t("battery.verdict.retired_help"))
+    return Verdict("active", t("battery.verdict.active"), t("battery.verdict.active_help", state=state))
+
+
+def stage_index(state: str, retired: bool) -> int:
+    index = _STAGE_OF_STATE.get(state)
+    if index is None:  # in transit, missing: where it stood before
+        index = 2 if retired else 0
+    if retired and index < 2:
+        index = 2
+    return index
+
+
+def stages(t: Translator, state: str, retired: bool) -> list[dict[str, Any]]:
+    reached = stage_index(state, retired)
+    return [{"label": t(f"battery.stage.{name}"), "done": i <= reached, "current": i == reached}
+            for i, name in enumerate(STAGES)]
+
+
+def public_timeline(t: Translator, view: Mapping[str, Any]) -> list[TimelineEntry]:
+    """A timeline from public facts only: the production month, retirement, the current state."""
+    entries = [TimelineEntry(view["production_month"], t("timeline.produced", month=view["production_month"]),
+                             by=view.get("maker"), kind="fact")]
+    if view.get("remade_product"):
+        entries.append(TimelineEntry("", t("timeline.remade"), kind="fact"))
+    elif view.get("retired_ev_battery"):
+        entries.append(TimelineEntry("", t("timeline.retired"), kind="fact"))
+    entries.append(TimelineEntry("", t("timeline.current", state=t.vocab("state", view["state"])), kind="now"))
+    return entries
+
+
+def _org_name(orgs: Mapping[str, Org], credit: str | None) -> str:
+    if not credit:
+        return "—"
+    org = orgs.get(credit)
+    return org.name if org else credit
+
+
+def _code_link(code: str, current: str) -> dict[str, str | None]:
+    return {"text": code, "href": None if code == current else f"/b/{code}"}
+
+
+def _details(t: Translator, e: Mapping[str, Any], orgs: Mapping[str, Org], code: str) -> list[dict[str, str | None]]:
+    out: list[dict[str, str | None]] = []
+
+    def text(s: str) -> None:
+        out.append({"text": s, "href": None})
+
+    kind = e["type"]
+    if kind == "battery.handed_over":
+        text(t("detail.to", org=_org_name(orgs, e.get("to"))))
+    elif kind == "battery.received":
+        text(t("detail.from", org=_org_name(orgs, e.get("from"))))
+    if e.get("vin"):
+        text(t("detail.vin", vin=e["vin"]))
+    if kind in ("battery.swapped", "battery.replaced"):
+        out.append({"text": t("detail.removed", code=e["removed"]), "href": _code_link(e["removed"], code)["href"]})
+        if e.get("installed"):
+            out.append({"text": t("detail.installed", code=e["installed"]),
+                        "href": _code_link(e["installed"], code)["href"]})
+    if e.get("reason"):
+        text(t("detail.reason", reason=e["reason"]))
+    if kind == "battery.tested":
+        text(t("detail.soh", soh=fmt_percent(e.get("soh"))))
+    if kind == "battery.remanufactured":
+        out.append({"text": t("detail.product", code=e["product"]), "href": _code_link(e["product"], code)["href"]})
+        text(t("detail.sources", n=len(e.get("sources") or ())))
+    if e.get("application"):
+        text(t("detail.application", application=t.vocab("application", e["application"])))
+    if e.get("customer"):
+        text(t("detail.customer", customer=e["customer"]))
+    if e.get("process"):
+        text(t("detail.process", process=t.vocab("process", e["process"])))
+    if e.get("components"):
+        text(t("detail.components", n=len(e["components"])))
+    if e.get("certificate_no"):
+        text(t("detail.certificate", no=e["certificate_no"]))
+    if kind == "vehicle.scrapped" and not e.get("batteries_present"):
+        text(t("detail.missing"))
+    batteries = e.get("batteries") or ()
+    if len(batteries) > 1:
+        text(t("detail.batteries", n=len(batteries)))
+    return out
+
+
+def full_timeline(t: Translator, history: list[dict[str, Any]], orgs: Mapping[str, Org],
+                  code: str) -> list[TimelineEntry]:
+    """Every event of the battery's stream, oldest first, as reported (platform fields aside)."""
+    entries = []
+    for e in history:
+        occurred = datetime.fromisoformat(e["occurred_at"])
+        recorded = datetime.fromisoformat(e["recorded_at"])
+        lag = (recorded - occurred).days
+        note = t("timeline.imported") if e.get("imported") else None
+        if lag >= 1:
+            late = t("timeline.late", days=lag)
+            note = f"{note} · {late}" if note else late
+        entries.append(TimelineEntry(
+            fmt_time(occurred), t.vocab("event", e["type"]),
+            by=t("timeline.reported_by", org=_org_name(orgs, e.get("reporter"))),
+            details=_details(t, e, orgs, code), note=note, seq=e.get("seq"), hash=e.get("hash"),
+        ))
+    return entries
+
+
+def identity_rows(t: Translator, p: Mapping[str, Any], *, full: bool, orgs: Mapping[str, Org]) -> list[tuple[str, str]]:
+    """The identity table; ``p`` is the public view, or the full passport when ``full``."""
+    maker = (p.get("maker") or {}).get("name") if full else p.get("maker")
+    rows = [
+        (t("field.maker"), maker or t("common.unknown")),
+        (t("field.level"), t.vocab("level", p["level"])),
+        (t("field.chemistry"), t.vocab("chemistry", p["chemistry"])),
+        (t("field.model"), p.get("model") or "—"),
+        (t("field.rated_capacity"), _unit(p.get("rated_capacity_ah"), "Ah")),
+        (t("field.rated_energy"), _unit(p.get("rated_energy_kwh"), "kWh")),
+        (t("field.nominal_voltage"), _unit(p.get("nominal_voltage_v"), "V")),
+    ]
+    if full:
+        rows.append((t("field.mass"), _unit(p.get("mass_kg"), "kg")))
+        produced = p.get("produced_at") or p["parsed"]["production_date"]
+        rows.append((t("field.production_month"), str(produced)[:7]))
+        rows.append((t("field.custodian"), _org_name(orgs, (p.get("custodian") or {}).get("credit_code"))))
+        if p.get("pending_to"):
+            rows.append((t("field.pending_to"), _org_name(orgs, p["pending_to"]["credit_code"])))
+        if p.get("waste_since"):
+            rows.append((t("field.waste_since"), fmt_time(p["waste_since"], date_only=True)))
+    else:
+        rows.append((t("field.production_month"), p["production_month"]))
+    if p.get("remade") or p.get("remade_product"):
+        rows.append((t("field.application"), t.vocab("application", p.get("application"))))
+        rows.append((t("field.certification"), p.get("certification") or "—"))
+    return rows
+
+
+def _unit(value: Any, unit: str) -> str:
+    return "—" if value is None else f"{fmt_number(value)} {unit}"
+
+
+def lineage(p: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """Parent, components, sources and products, each a list of ``{code, level}`` links."""
+    def items(codes: Any) -> list[dict[str, str]]:
+        return [{"code": c, "level": c[3] if len(c) > 3 else "?"} for c in codes or ()]
+
+    return {
+        "parent": items([p["parent"]] if p.get("parent") else []),
+        "children": items(p.get("children")),
+        "sources": items(p.get("sources")),
+        "products": items(p.get("products")),
+    }
+
+
+def health(t: Translator, p: Mapping[str, Any], orgs: Mapping[str, Org]) -> dict[str, Any] | None:
+    h = p.get("health")
+    if not h or h.get("soh") is None:
+        return None
+    rows = [(t("health.measured_capacity"), _unit(h.get("measured_capacity_ah"), "Ah")),
+            (t("health.resistance"), _unit(h.get("internal_resistance_mohm"), "mΩ")),
+            (t("health.method"), t.vocab("method", h.get("method"))),
+            (t("health.tested_at"), fmt_time(h.get("tested_at"), date_only=True)),
+            (t("health.tested_by"), _org_name(orgs, h.get("tested_by")))]
+    grading = None
+    try:
+        from battrace.domain.grading import grade
+
+        decision = grade(float(h["soh"]), h.get("method") or "gbt34015", str(p.get("chemistry") or ""))
+        grading = t.pick(decision.reason_zh, decision.reason_en)
+    except (BattraceError, ValueError):
+        grading = None
+    soh = float(h["soh"])
+    return {"soh": soh, "soh_text": fmt_percent(soh), "bar": max(0.0, min(soh, 1.0)) * 100,
+            "ok": soh >= 0.8, "rows": rows, "grading": grading}
