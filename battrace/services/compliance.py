@@ -70,7 +70,11 @@ class ComplianceEngine:
             raised.extend(found)
             resolved.extend(Resolution(k, acc.seq, acc.event.event_id, acc.recorded_at) for k in keys)
             for key, timer in timer_changes(facts):
-                if key not in enders and not (timer is not None and timer.keep_existing):
+                if timer is not None and timer.keep_existing:
+                    if ops.get(key) is None:  # the first trigger wins
+                        ops[key] = timer
+                    continue
+                if key not in enders:
                     enders[key] = Resolution("", acc.seq, acc.event.event_id, acc.recorded_at)
                 ops[key] = timer
             if acc.event.type == "vehicle.sold" and self.config.runs("R11"):

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from battrace.clock import CHINA
 from battrace.domain.rules.finding import OPEN, RESOLVED, Finding, Resolution
 from battrace.domain.rules.r11 import Sales
 from battrace.domain.rules.timers import Timer
@@ -220,7 +221,7 @@ def filter_findings(
 
 def finding_dict(row: Any) -> dict[str, Any]:
     def iso(v: datetime | None) -> str | None:
-        return v.isoformat() if v is not None else None
+        return v.astimezone(CHINA).isoformat() if v is not None else None
 
     return {
         "id": row.id, "rule": row.rule, "severity": row.severity, "state": row.state,

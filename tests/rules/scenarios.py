@@ -160,10 +160,16 @@ class Events:
 class Scenario:
     """A platform with the scenario organisations, and helpers to ingest and read findings."""
 
-    def __init__(self, db_url: str, **settings: Any) -> None:
+    def __init__(self, db_url: str, *, file_techinfo: bool = True, **settings: Any) -> None:
+        """``file_techinfo``: file the dismantling information of pack model X1 first (so that only the
+        R04b tests about it see a missing filing)."""
         self.now = NOW
         self.platform = Platform(Settings(database_url=db_url, **settings), now=lambda: self.now)
         import_orgs(self.platform.store, orgs(), NOW)
+        if file_techinfo:
+            setup = Events()
+            setup.techinfo("X1", "2024-01-10", "2024-01-20")["event_id"] = "setup-techinfo-x1"
+            self.ingest(setup)
 
     def close(self) -> None:
         self.platform.close()
@@ -204,6 +210,9 @@ class Case:
     expect: list[dict[str, Any]]
     as_of: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Only findings of this timer kind (R04b, R05: ``handover``, ``idle``, ...; ``event``: raised by events).
+    kind: str | None = None
+    file_techinfo: bool = True
 
     def with_(self, **kw: Any) -> Case:
         return replace(self, **kw)
@@ -211,7 +220,7 @@ class Case:
 
 def run_case(db_url: str, rule: str, case: Case) -> list[dict[str, Any]]:
     """Run the scenario and check the rule's findings against the expectations (order-insensitive)."""
-    sc = Scenario(db_url, **case.settings)
+    sc = Scenario(db_url, file_techinfo=case.file_techinfo, **case.settings)
     try:
         ev = Events()
         case.build(ev)
@@ -221,6 +230,8 @@ def run_case(db_url: str, rule: str, case: Case) -> list[dict[str, Any]]:
         found = sc.findings(rule)
     finally:
         sc.close()
+    if case.kind is not None:
+        found = [f for f in found if f["detail"].get("kind", "event") == case.kind]
     assert len(found) == len(case.expect), [f["message"]["en"] for f in found]
     remaining = list(found)
     for want in case.expect:
