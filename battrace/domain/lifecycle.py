@@ -94,6 +94,11 @@ def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatterySt
     if t == "battery.handed_over":
         return replace(s, state="in_transit", prior_state=s.state, pending_to=f["to"])
     if t == "battery.received":
+        if s.prior_state == "swap_stock":
+            # A swap pack handed to another organisation leaves the swap network for good: it is
+            # received as a waste battery (operators move stock between their own stations without
+            # a hand-over).
+            return _waste(s, at, who, prior_state=None, pending_to=None)
         return replace(s, state=s.prior_state or "waste", prior_state=None, pending_to=None, custodian=who)
     if t == "battery.tested":
         health = {

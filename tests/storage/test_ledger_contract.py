@@ -218,3 +218,31 @@ def test_events_of_one_batch_see_each_other_and_rejections_do_not_block_the_rest
     report = ingest(platform, [*events[:5], bad, *events[5:]])
     assert report.rejected == 1 and report.accepted == len(events)
     assert report.outcomes[5].code == "unknown_battery"
+
+
+def test_a_swap_pack_handed_over_is_received_as_waste_and_can_be_recycled(platform: Platform) -> None:
+    swap_vin = "LGXCE4CB2R0000003"
+    from battrace.domain.vin import with_check_digit
+
+    swap_vin = with_check_digit(swap_vin)
+    a, b = s.code("P", 31), s.code("P", 32)
+    t = "2025-01-01T10:00:00+08:00"
+    events = [
+        s.ev(1, "battery.produced", s.BATTERY_MAKER, t, battery=a, **s.FIG),
+        s.ev(2, "battery.produced", s.BATTERY_MAKER, t, battery=b, **s.FIG),
+        s.ev(3, "vehicle.certified", s.VEHICLE_MAKER, t, vin=swap_vin, vehicle_model="S1", swap_model=True,
+             batteries=[a], certificate_no="C1"),
+        s.ev(4, "vehicle.sold", s.VEHICLE_MAKER, t, vin=swap_vin),
+        s.ev(5, "battery.handed_over", s.BATTERY_MAKER, t, batteries=[b], to=s.SWAPPER),
+        s.ev(6, "battery.received", s.SWAPPER, t, batteries=[b], **{"from": s.BATTERY_MAKER}),
+        s.ev(7, "battery.swapped", s.SWAPPER, t, vin=swap_vin, removed=a, installed=b),
+        s.ev(8, "battery.handed_over", s.SWAPPER, t, batteries=[a], to=s.RECYCLER),
+        s.ev(9, "battery.received", s.RECYCLER, t, batteries=[a], **{"from": s.SWAPPER}),
+        s.ev(10, "battery.recycled", s.RECYCLER, t, batteries=[a], process="hydro", outputs={"black_mass": 100.0}),
+    ]
+    report = ingest(platform, events)
+    assert report.rejected == 0, report.as_dict()
+    assert get_passport(platform.store, b)["state"] == "in_service"
+    retired = get_passport(platform.store, a)
+    assert retired["state"] == "recycled" and retired["waste"]
+    assert verify(platform.store).ok
