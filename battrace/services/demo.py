@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ def _evaluate_as_of(platform: Platform, params: SimulationParams,
     except ImportError:  # the compliance engine is optional
         return
     step = stage("findings as of the end date", None)
-    evaluate_as_of(platform.store, datetime.combine(params.end, time(23, 59), tzinfo=UTC))
+    evaluate_as_of(platform.store, params.end)
     step(1)
 
 
