@@ -394,6 +394,7 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "invalid_credit_code": ("统一社会信用代码无效", "Invalid credit code"),
         "invalid_event": ("事件无效", "Invalid event"),
         "invalid_csv": ("CSV 文件有误", "Invalid CSV"),
+        "invalid_health_input": ("健康数据无效", "Invalid health data"),
         "not_found": ("没有找到", "Not found"),
         "unknown_battery": ("平台上没有这块电池", "Unknown battery"),
         "unknown_vehicle": ("平台上没有这辆车", "Unknown vehicle"),

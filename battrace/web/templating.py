@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -117,6 +117,13 @@ def render(fr: Frame, template: str, status_code: int = 200, **context: Any) -> 
         echarts_version=echarts_version(), **context,
     )
     response = HTMLResponse(html, status_code=status_code)
+    remember_choices(fr, response)
+    return response
+
+
+def redirect(fr: Frame, url: str) -> RedirectResponse:
+    """A 303 to ``url`` that still keeps the visitor's choices (and drops a dead key)."""
+    response = RedirectResponse(url, status_code=303)
     remember_choices(fr, response)
     return response
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from battrace.services.compliance import count_findings, list_findings
 from battrace.services.holdings import list_holdings
 from battrace.services.orgs import get_org
 from battrace.web.pages.auth import login_page
 from battrace.web.session import csrf_token, platform_of
-from battrace.web.templating import Frame, frame, render
+from battrace.web.templating import Frame, frame, redirect, render
 from battrace.web.upload import MAX_UPLOAD_BYTES, UploadError, read_upload
 
 router = APIRouter(include_in_schema=False)
@@ -24,7 +24,7 @@ MAX_READ = MAX_UPLOAD_BYTES + 1  # one byte more, to tell a file that is too lar
 
 def _guard(request: Request, fr: Frame) -> Response | None:
     if not fr.viewer.signed_in:
-        return RedirectResponse("/login?next=/console", status_code=303)
+        return redirect(fr, "/login?next=/console")
     if fr.caller.org is None:
         return login_page(request, next_url="/console", reason="console.admin", status_code=403)
     return None

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from battrace.domain.access import RETIRED_STATES, region_prefix
 from battrace.services.compliance import count_findings, list_findings
@@ -17,7 +17,7 @@ from battrace.web import charts
 from battrace.web.i18n import Translator
 from battrace.web.pages.auth import login_page
 from battrace.web.session import platform_of
-from battrace.web.templating import frame, render
+from battrace.web.templating import frame, redirect, render
 
 router = APIRouter(include_in_schema=False)
 IN_SERVICE = ("installed", "in_service", "swap_stock")
@@ -59,7 +59,7 @@ def _overdue(t: Translator, items: list[dict[str, Any]], orgs: dict[str, str], n
 def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|best)$")] = "worst") -> Response:
     fr = frame(request)
     if not fr.viewer.signed_in:
-        return RedirectResponse("/login?next=/dashboard", status_code=303)
+        return redirect(fr, "/login?next=/dashboard")
     if not fr.viewer.is_regulator:
         return login_page(request, next_url="/dashboard", reason="login.need_regulator", status_code=403)
     platform = platform_of(request)

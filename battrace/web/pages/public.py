@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from markupsafe import Markup
 
 from battrace.domain.access import PUBLIC, public_view
@@ -18,7 +18,7 @@ from battrace.services.compliance import battery_findings
 from battrace.services.passport import get_passport
 from battrace.web import views
 from battrace.web.session import platform_of
-from battrace.web.templating import frame, render
+from battrace.web.templating import frame, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +31,7 @@ def index(request: Request, q: Annotated[str | None, Query(max_length=400)] = No
     found = views.lookup(fr.t, q)
     if found.code is not None:
         suffix = "?found=label" if found.from_label else ""
-        return RedirectResponse(f"/b/{found.code}{suffix}", status_code=303)
+        return redirect(fr, f"/b/{found.code}{suffix}")
     return render(fr, "index.html", status_code=422, query=q, error=found.error)
 
 
