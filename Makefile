@@ -17,7 +17,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/battrace demo
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -29,3 +29,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache battrace.db*
+
+# Debian's Chromium (and a CJK font for readable screenshots) for the browser tests, installed only
+# when missing; without it (no root, no network) the browser tests skip and say why.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "browser-deps: installing chromium with apt-get"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium fonts-wqy-microhei >/dev/null) \
+	    || echo "browser-deps: could not install chromium; the browser tests will skip"; \
+	  else \
+	    echo "browser-deps: /usr/bin/chromium is missing (apt-get install chromium); the browser tests will skip"; \
+	  fi; \
+	fi
