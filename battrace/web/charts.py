@@ -87,8 +87,12 @@ def flows(t: Translator, items: list[Flow]) -> dict[str, Any]:
     top = sorted(items, key=lambda f: -f.batteries)[:MAX_FLOWS]
     sources = sorted({f.source for f in top})
     targets = sorted({f.target for f in top})
-    nodes = [{"name": t.vocab("province", p), "depth": 0} for p in sources]
-    nodes += [{"name": t.vocab("province", p) + RECEIVER_MARK, "depth": 1} for p in targets]
+    provinces = sorted(set(sources) | set(targets))
+    colour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(provinces)}  # a province keeps its colour
+    nodes = [{"name": t.vocab("province", p), "depth": 0, "itemStyle": {"color": colour[p]},
+              "label": {"position": "left"}} for p in sources]
+    nodes += [{"name": t.vocab("province", p) + RECEIVER_MARK, "depth": 1, "itemStyle": {"color": colour[p]}}
+              for p in targets]
     links = [{"source": t.vocab("province", f.source), "target": t.vocab("province", f.target) + RECEIVER_MARK,
               "value": f.batteries} for f in top]
     return {
@@ -96,9 +100,9 @@ def flows(t: Translator, items: list[Flow]) -> dict[str, Any]:
         "tooltip": {"trigger": "item", "triggerOn": "mousemove", "confine": True},
         "series": [{
             "type": "sankey", "name": t("chart.flows"), "data": nodes, "links": links,
-            "left": 8, "right": 110, "top": 12, "bottom": 12, "nodeWidth": 14, "nodeGap": 6,
+            "left": 120, "right": 120, "top": 12, "bottom": 12, "nodeWidth": 14, "nodeGap": 6,
             "layoutIterations": 32, "draggable": False, "emphasis": {"focus": "adjacency"},
-            "lineStyle": {"color": "gradient", "opacity": 0.35, "curveness": 0.5},
+            "lineStyle": {"color": "source", "opacity": 0.3, "curveness": 0.5},
             "label": {"fontSize": 11, "color": "#1e293b"},
         }],
     }
