@@ -281,6 +281,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "always your key's organisation; each line is accepted, a duplicate or rejected "
                             "on its own."),
     "console.file": ("文件", "File"),
+    "console.choose": ("选择文件", "Choose a file"),
+    "console.no_file": ("未选择文件", "No file chosen"),
     "console.submit": ("上传并上报", "Upload and report"),
     "console.admin": ("平台管理员没有企业控制台，请使用监管看板。", "The platform admin has no console; use the dashboard."),
     "console.org_info": ("{type} · 统一社会信用代码 {code}", "{type} · unified social credit code {code}"),

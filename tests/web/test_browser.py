@@ -50,10 +50,11 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     pg.set_default_timeout(15_000)
     yield pg
     context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    assert errors == [], f"JavaScript errors or blocked content on the page: {errors}"
 
 
 def shoot(pg: Any, name: str) -> None:
@@ -141,6 +142,7 @@ def test_an_upload_shows_its_per_line_results(page: Any, big_world: World) -> No
     lines = [json.dumps(event), json.dumps(event), "{broken", json.dumps({**event, "event_id": "b-2", "battery": "X"})]
     page.set_input_files("#file", files=[{"name": "report.jsonl", "mimeType": "application/x-ndjson",
                                           "buffer": "\n".join(lines).encode()}])
+    assert page.inner_text("#file-name") == "report.jsonl"
     page.click("#upload-submit")
     page.wait_for_selector("#upload-results")
     statuses = page.eval_on_selector_all("#results-table tbody tr", "rows => rows.map(r => r.className)")

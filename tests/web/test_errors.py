@@ -49,3 +49,11 @@ def test_error_pages_follow_the_language(web: Web) -> None:
 def test_the_public_json_route_is_unchanged(web: Web) -> None:
     r = web.client.get(f"/api/v1/public/batteries/{s.PACK}")
     assert r.status_code == 200 and r.json()["retired_ev_battery"] is True
+
+
+def test_pages_are_served_with_a_strict_content_security_policy(web: Web) -> None:
+    r = web.client.get("/")
+    policy = r.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in web.client.get(f"/b/{s.PACK}").text  # no inline script anywhere
