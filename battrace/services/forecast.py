@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy import Connection, Integer, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -53,7 +53,8 @@ def installations(store: Store, *, region_prefix: str = "") -> list[Installation
     e, o = schema.events, schema.orgs
     event_region, occurred, packs = _json_fields(store.dialect)
     region = func.coalesce(event_region, o.c.region)
-    one, two, four = literal_column("1"), literal_column("2"), literal_column("4")
+    # Literal (not bound) arguments, so that GROUP BY repeats the SELECT expressions exactly on PostgreSQL.
+    one, two, four = (literal_column(n, Integer()) for n in ("1", "2", "4"))
     province = func.substr(region, one, two).label("province")
     year = func.substr(occurred, one, four).label("year")
     stmt = (

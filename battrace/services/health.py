@@ -154,7 +154,7 @@ def _recorded_health(passport: Mapping[str, Any]) -> tuple[dict[str, Any], dict[
     latest = _latest_test(passport)
     features = (latest or {}).get("features") or {}
     estimate = features.get("estimate") if isinstance(features, Mapping) else None
-    return dict(health), estimate if isinstance(estimate, Mapping) else None
+    return dict(health), dict(estimate) if isinstance(estimate, Mapping) else None
 
 
 def health_summary(passport: Mapping[str, Any], *, policy: GradingPolicy = DEFAULT_POLICY) -> dict[str, Any]:
@@ -295,7 +295,8 @@ def assess(
         except InvalidHealthInput as exc:
             raise InvalidHealthInput(f"pulse: {exc.message}", **exc.context) from None
         estimate = estimate_many([test])[0]
-        value_soh, soh_low = estimate.soh, estimate.soh_low
+        # Decide on the figures as recorded (rounded), so the digital ID derives the same decision later.
+        value_soh, soh_low = round(estimate.soh, 4), round(estimate.soh_low, 4)
         features: dict[str, Any] = {
             "estimate": estimate.as_dict(),
             "pulse_test": {"voltages": list(test.voltages), "soc_percent": test.soc_percent,
@@ -305,7 +306,7 @@ def assess(
         method = method or "gbt34015"
         if method not in METHODS:
             raise InvalidHealthInput(f"method must be one of: {', '.join(METHODS)}", field="method")
-        value_soh, soh_low = _fraction("soh", soh), None
+        value_soh, soh_low = round(_fraction("soh", soh), 4), None
         features = {}
     decision, value = _decision_and_value(chemistry, passport.get("rated_energy_kwh"), value_soh, method, soh_low,
                                           policy=policy)
@@ -320,7 +321,7 @@ def assess(
         "occurred_at": moment.astimezone(CHINA).isoformat(),
         "reporter": caller_org,
         "battery": code,
-        "soh": round(value_soh, 4),
+        "soh": value_soh,
         "method": method,
         "features": features,
     }
@@ -333,7 +334,7 @@ def assess(
         raise _rejection(outcome.code, outcome.message, outcome.context)
     return {
         "battery": code,
-        "soh": round(value_soh, 4),
+        "soh": value_soh,
         "method": method,
         "estimate": estimate.as_dict() if estimate else None,
         "decision": decision.as_dict(),

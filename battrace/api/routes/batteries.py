@@ -11,7 +11,9 @@ from battrace.api.deps import CallerDep, PlatformDep
 from battrace.domain.access import PUBLIC, public_view
 from battrace.errors import Forbidden, Unauthorized
 from battrace.services.access import audit, battery_tier, vehicle_tier
+from battrace.services.health import health_summary
 from battrace.services.passport import get_passport, get_vehicle
+from battrace.services.telemetry import list_alarms
 
 router = APIRouter(tags=["batteries"])
 
@@ -35,7 +37,8 @@ def battery(
         return public_view(passport)
     audit(platform.store, caller, "battery.read", code, True, tier, platform.now())
     findings = _findings_of(platform, code)
-    return {**passport, "tier": tier, "findings": findings}
+    return {**passport, "tier": tier, "findings": findings, "health_summary": health_summary(passport),
+            "alarms": list_alarms(platform.store, battery=code, until=at, limit=50)}
 
 
 def _findings_of(platform: PlatformDep, code: str) -> list[dict[str, Any]]:

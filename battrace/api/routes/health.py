@@ -114,8 +114,8 @@ def post_assess(code: str, platform: PlatformDep, caller: CallerDep, body: Asses
 @router.get("/forecast", summary="Expected retirements per province and year (regulators)")
 def get_forecast(
     platform: PlatformDep, caller: CallerDep,
-    shape: Annotated[float, Query(gt=0, le=50, description="Weibull shape k of the service life")] = 3.5,
-    scale: Annotated[float, Query(gt=0, le=100, description="Weibull scale λ of the service life, years")] = 10.0,
+    shape: Annotated[float, Query(ge=0.1, le=50, description="Weibull shape k of the service life")] = 3.5,
+    scale: Annotated[float, Query(ge=0.1, le=100, description="Weibull scale λ of the service life, years")] = 10.0,
     first_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
     last_year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
     kg_per_pack: Annotated[float, Query(gt=0, le=10_000, description="pack mass for the national check")] = 400.0,

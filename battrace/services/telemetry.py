@@ -1,0 +1,487 @@
+"""BMS telemetry: GB/T 32960-style frames → the early-warning monitor → stored alarms.
+
+One :class:`TelemetryService` per platform (:func:`telemetry_for`) holds one
+:class:`battrace.domain.alarms.Monitor`; the API, the MQTT subscriber and ``battrace telemetry
+ingest`` all feed it through :meth:`TelemetryService.ingest`, which per batch
+
+1. checks each frame (a bad frame is rejected on its own, naming the field; the rest go on);
+2. resolves a VIN to the pack bound to it (vehicles read model) and takes the chemistry from the
+   battery's code; a caller other than the platform must be the battery's maker or the vehicle's maker;
+3. feeds the frames to the monitor in time order;
+4. stores the alarms raised (table ``alarms``) and moves ``last_at`` of alarms whose condition lasts,
+   in one transaction.
+
+Frames carry insulation resistance as ``insulation_kohm`` (what GB/T 32960 transmits, kΩ) or
+``insulation_ohm``. The monitor's state lives in memory: after a restart, a lasting condition is
+raised again as a new alarm and a late frame is not recognised as late.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from battrace import clock
+from battrace.clock import CHINA
+from battrace.domain.access import Caller
+from battrace.domain.alarms import Alarm, AlarmConfig, Monitor
+from battrace.domain.state import VehicleState
+from battrace.errors import BattraceError, Conflict, Forbidden, InvalidHealthInput, UnknownBattery, UnknownVehicle
+from battrace.services.platform import Platform
+from battrace.storage import schema
+from battrace.storage.store import Store
+
+#: Most cell voltages / temperature probes one frame may carry.
+MAX_VALUES = 2_000
+#: Rejections listed in full in a report (the count is always complete).
+MAX_LISTED_REJECTIONS = 100
+RESPONSE_WINDOWS = {"within_7_days": timedelta(days=7), "within_1_day": timedelta(days=1),
+                    "stop_at_once": timedelta(0)}
+_NUM = (int, float)
+_ALARM_LEVELS = (0, 1, 2, 3, 0xFE, 0xFF)
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _bad(index: int, message: str, name: str) -> InvalidHealthInput:
+    return InvalidHealthInput(f"frame {index}: {message}", frame=index, field=name)
+
+
+def _number(f: Mapping[str, Any], name: str, index: int, lo: float, hi: float, *, required: bool) -> float | None:
+    v = f.get(name)
+    if v is None:
+        if required:
+            raise _bad(index, f"{name!r} is missing", name)
+        return None
+    if type(v) not in _NUM or not lo <= v <= hi:
+        raise _bad(index, f"{name!r} = {v!r} must be a number in [{lo:g}, {hi:g}]", name)
+    return float(v)
+
+
+def _series(f: Mapping[str, Any], name: str, index: int, lo: float, hi: float) -> list[float]:
+    values = f.get(name)
+    if values is None:
+        raise _bad(index, f"{name!r} is missing", name)
+    if not isinstance(values, list) or len(values) > MAX_VALUES:
+        raise _bad(index, f"{name!r} must be a list of at most {MAX_VALUES} numbers", name)
+    for i, v in enumerate(values):
+        if type(v) not in _NUM or not lo <= v <= hi:
+            raise _bad(index, f"{name}[{i}] = {v!r} must be a number in [{lo:g}, {hi:g}]", name)
+    return values
+
+
+def _time(value: Any, index: int) -> datetime:
+    if not isinstance(value, str):
+        raise _bad(index, "'time' must be an ISO 8601 timestamp with offset", "time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad(index, f"'time' = {value[:40]!r} is not ISO 8601", "time") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise _bad(index, f"'time' = {value[:40]!r} needs a time-zone offset", "time")
+    return moment
+
+
+def normalise_frame(raw: Any, index: int) -> dict[str, Any]:
+    """A checked frame for the monitor (``insulation_kohm`` converted to Ω), or raise naming the field."""
+    if not isinstance(raw, Mapping):
+        raise _bad(index, "must be a JSON object", "frame")
+    battery, vin = raw.get("battery"), raw.get("vin")
+    if battery is None and vin is None:
+        raise _bad(index, "needs 'battery' (pack code) or 'vin'", "battery")
+    for name, v in (("battery", battery), ("vin", vin)):
+        if v is not None and (not isinstance(v, str) or not 1 <= len(v) <= 24):
+            raise _bad(index, f"{name!r} must be a code or VIN string", name)
+    f: dict[str, Any] = {"time": _time(raw.get("time"), index)}
+    if battery is not None:
+        f["battery"] = battery
+    if vin is not None:
+        f["vin"] = vin
+    f["voltage"] = _number(raw, "voltage", index, 0.0, 2_000.0, required=True)
+    f["current"] = _number(raw, "current", index, -5_000.0, 5_000.0, required=True)
+    soc = _number(raw, "soc", index, 0.0, 100.0, required=False)
+    if soc is not None:
+        f["soc"] = soc
+    f["cell_voltages"] = _series(raw, "cell_voltages", index, 0.0, 10.0)
+    f["temperatures"] = _series(raw, "temperatures", index, -60.0, 300.0)
+    kohm = _number(raw, "insulation_kohm", index, 0.0, 1e9, required=False)
+    ohm = _number(raw, "insulation_ohm", index, 0.0, 1e12, required=False)
+    if kohm is not None and ohm is not None:
+        raise _bad(index, "give 'insulation_kohm' or 'insulation_ohm', not both", "insulation_kohm")
+    if kohm is not None:
+        f["insulation_ohm"] = kohm * 1000.0
+    elif ohm is not None:
+        f["insulation_ohm"] = ohm
+    level = raw.get("alarm_level", 0)
+    if type(level) is not int or level not in _ALARM_LEVELS:
+        raise _bad(index, f"'alarm_level' = {level!r} must be 0–3 (254/255: abnormal/invalid)", "alarm_level")
+    f["alarm_level"] = level
+    flags = raw.get("alarm_flags", 0)
+    if type(flags) is not int or not 0 <= flags <= 0xFFFFFFFF:
+        raise _bad(index, f"'alarm_flags' = {flags!r} must be a 32-bit unsigned integer", "alarm_flags")
+    f["alarm_flags"] = flags
+    charging = raw.get("charging")
+    if charging is not None:
+        if type(charging) is not bool and (type(charging) is not int or not 0 <= charging <= 255):
+            raise _bad(index, "'charging' must be true/false or a GB/T 32960 charging-state code", "charging")
+        f["charging"] = charging
+    fleet = raw.get("fleet")
+    if fleet is not None:
+        if type(fleet) is not bool:
+            raise _bad(index, "'fleet' must be true or false", "fleet")
+        f["fleet"] = fleet
+    return f
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass
+class TelemetryReport:
+    frames: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    late: int = 0
+    extended: int = 0
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, index: int, exc: BattraceError) -> None:
+        self.rejected += 1
+        if len(self.rejections) < MAX_LISTED_REJECTIONS:
+            self.rejections.append({"frame": index, "code": exc.code, "message": exc.message})
+
+    def merge(self, other: TelemetryReport) -> None:
+        self.frames += other.frames
+        self.accepted += other.accepted
+        self.late += other.late
+        self.extended += other.extended
+        self.alarms.extend(other.alarms)
+        self.rejected += other.rejected
+        room = MAX_LISTED_REJECTIONS - len(self.rejections)
+        self.rejections.extend(other.rejections[:max(room, 0)])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"frames": self.frames, "accepted": self.accepted, "rejected": self.rejected, "late": self.late,
+                "extended": self.extended, "alarms": self.alarms, "rejections": self.rejections}
+
+
+def respond_by(first_at: datetime, response: str) -> datetime:
+    """The time by which a response is due: 7 days, 1 day, or at once after the first frame."""
+    return first_at + RESPONSE_WINDOWS.get(response, timedelta(0))
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+@dataclass(frozen=True, slots=True)
+class _Vehicle:
+    version: int
+    packs: tuple[str, ...]
+    maker: str
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Battery:
+    code: str
+    maker: str | None
+    vin: str | None
+    chemistry: str
+
+
+#: (vin, battery maker, vehicle maker, vehicle region) of a battery, for the alarms it raises.
+_Context = tuple[str | None, str | None, str | None, str | None]
+
+
+class TelemetryService:
+    """Frames in, alarms stored. Thread-safe: one batch at a time."""
+
+    def __init__(self, store: Store, *, config: AlarmConfig | None = None, now: Any = clock.now) -> None:
+        self.store = store
+        self.now = now
+        self.monitor = Monitor(config, strict=False)
+        self._lock = threading.Lock()
+        self._vehicles: dict[str, _Vehicle] = {}
+        self._stored: dict[tuple[str, str], tuple[datetime, datetime]] = {}
+
+    # -- resolution ----------------------------------------------------------------------------
+
+    def _vehicle_info(self, conn: Connection, vins: set[str]) -> dict[str, _Vehicle]:
+        """Vehicles by VIN (cached per read-model version; only changed ones are re-read)."""
+        if not vins:
+            return {}
+        v = schema.vehicles
+        versions: dict[str, int] = {}
+        items = sorted(vins)
+        for i in range(0, len(items), 500):
+            chunk = items[i:i + 500]
+            for vin, version in conn.execute(select(v.c.vin, v.c.version).where(v.c.vin.in_(chunk))).tuples():
+                versions[vin] = version
+        stale = [vin for vin, ver in versions.items() if (c := self._vehicles.get(vin)) is None or c.version != ver]
+        if stale:
+            for vin, (state, version, _head) in self.store.get_vehicles(conn, stale).items():
+                self._vehicles[vin] = _vehicle(state, version)
+        return {vin: self._vehicles[vin] for vin in versions if vin in self._vehicles}
+
+    def _battery_info(self, conn: Connection, codes: set[str]) -> dict[str, _Battery]:
+        b = schema.batteries
+        out: dict[str, _Battery] = {}
+        items = sorted(codes)
+        for i in range(0, len(items), 500):
+            stmt = select(b.c.code, b.c.maker, b.c.vin, b.c.chemistry).where(b.c.code.in_(items[i:i + 500]))
+            for code, maker, vin, chemistry in conn.execute(stmt).tuples():
+                out[code] = _Battery(code, maker, vin, chemistry)
+        return out
+
+    def _resolve(
+        self, frames: list[tuple[int, dict[str, Any]]], caller: Caller | None, report: TelemetryReport,
+        context: dict[str, _Context],
+    ) -> list[dict[str, Any]]:
+        with self.store.reader() as conn:
+            vins = {f["vin"] for _, f in frames if "battery" not in f}
+            vehicles = self._vehicle_info(conn, vins)
+            codes = {f["battery"] for _, f in frames if "battery" in f}
+            for vin in vins:
+                veh = vehicles.get(vin)
+                if veh is not None and len(veh.packs) == 1:
+                    codes.add(veh.packs[0])
+            batteries = self._battery_info(conn, codes)
+            bound = {b.vin for b in batteries.values() if b.vin} - set(vehicles)
+            vehicles.update(self._vehicle_info(conn, bound))
+        out: list[dict[str, Any]] = []
+        for index, f in frames:
+            try:
+                out.append(self._resolve_one(f, vehicles, batteries, caller, context))
+            except BattraceError as exc:
+                report.reject(index, exc)
+        return out
+
+    def _resolve_one(
+        self, f: dict[str, Any], vehicles: dict[str, _Vehicle], batteries: dict[str, _Battery],
+        caller: Caller | None, context: dict[str, _Context],
+    ) -> dict[str, Any]:
+        code = f.get("battery")
+        if code is None:
+            vin = f["vin"]
+            veh = vehicles.get(vin)
+            if veh is None:
+                raise UnknownVehicle(f"unknown vehicle {vin}", vin=vin)
+            if len(veh.packs) != 1:
+                raise Conflict(
+                    f"vehicle {vin} has {len(veh.packs)} packs bound: name the pack in 'battery'", vin=vin
+                )
+            code = veh.packs[0]
+        bat = batteries.get(code)
+        if bat is None:
+            raise UnknownBattery(f"unknown battery {code}", battery=code)
+        vin = bat.vin or f.get("vin")
+        veh = vehicles.get(bat.vin) if bat.vin else None
+        vehicle_maker = veh.maker if veh else None
+        if caller is not None and not caller.admin and caller.org not in (bat.maker, vehicle_maker):
+            raise Forbidden(
+                f"{code}: only its battery maker or vehicle maker may report its BMS data", battery=code
+            )
+        context[code] = (vin, bat.maker, vehicle_maker, veh.region if veh else None)
+        f["battery"] = code
+        f["chemistry"] = bat.chemistry
+        return f
+
+    # -- ingest --------------------------------------------------------------------------------
+
+    def ingest(self, frames: Iterable[Any], *, caller: Caller | None = None, source: str = "api") -> TelemetryReport:
+        """Check, resolve, evaluate and store a batch of frames; ``caller=None`` is the platform itself."""
+        report = TelemetryReport()
+        checked: list[tuple[int, dict[str, Any]]] = []
+        for index, raw in enumerate(frames):
+            report.frames += 1
+            try:
+                checked.append((index, normalise_frame(raw, index)))
+            except BattraceError as exc:
+                report.reject(index, exc)
+        if not checked:
+            return report
+        context: dict[str, _Context] = {}
+        with self._lock:
+            ready = self._resolve(checked, caller, report, context)
+            ready.sort(key=lambda f: f["time"])
+            before = self.monitor.stats["out_of_order"]
+            alarms = self.monitor.feed(ready)
+            report.accepted = len(ready)
+            report.late = self.monitor.stats["out_of_order"] - before
+            extended = self._extended({f["battery"] for f in ready}, alarms)
+            report.extended = len(extended)
+            self._store(alarms, extended, source, context)
+        report.alarms = [alarm_view(a) for a in alarms]
+        return report
+
+    def check_offline(self, as_of: datetime, *, source: str = "check") -> list[dict[str, Any]]:
+        """Raise and store ``long_offline`` alarms for batteries silent past their limit at ``as_of``."""
+        with self._lock:
+            alarms = self.monitor.check_offline(as_of)
+            self._store(alarms, [], source, {})
+        return [alarm_view(a) for a in alarms]
+
+    def _extended(self, batteries: set[str], new: list[Alarm]) -> list[Alarm]:
+        """Stored alarms whose condition lasted into this batch (their episode's ``last_at`` moved on).
+
+        Alarms raised in this batch are brought up to their episode's latest ``last_at`` in place."""
+        fresh = {(a.battery, a.hazard, a.first_at): i for i, a in enumerate(new)}
+        out = []
+        for code in batteries:
+            for ep in self.monitor.episodes(code):
+                i = fresh.get((ep.battery, ep.hazard, ep.first_at))
+                if i is not None:
+                    if ep.last_at > new[i].last_at:
+                        new[i] = ep
+                    continue
+                stored = self._stored.get((ep.battery, ep.hazard))
+                if stored is not None and stored[0] == ep.first_at and ep.last_at > stored[1]:
+                    out.append(ep)
+        return out
+
+    def _store(self, new: list[Alarm], extended: list[Alarm], source: str, context: dict[str, _Context]) -> None:
+        if not new and not extended:
+            return
+        now = self.now()
+        a = schema.alarms
+        with self.store.writer() as conn:
+            if new:
+                rows = []
+                for al in new:
+                    vin, maker, vehicle_maker, region = context.get(al.battery) or self._context_of(conn, al.battery)
+                    rows.append({
+                        "battery": al.battery, "vin": vin, "hazard": al.hazard, "level": al.level,
+                        "response": al.response, "first_at": al.first_at, "last_at": al.last_at, "raised_at": now,
+                        "evidence": json.dumps(_jsonable(dict(al.evidence)), ensure_ascii=False, sort_keys=True),
+                        "maker": maker, "vehicle_maker": vehicle_maker,
+                        "region": region or self._org_region(conn, vehicle_maker or maker), "source": source[:16],
+                    })
+                ins = (pg_insert if self.store.dialect == "postgresql" else sqlite_insert)(a)
+                conn.execute(ins.on_conflict_do_update(
+                    index_elements=["battery", "hazard", "first_at"],
+                    set_={"last_at": ins.excluded.last_at, "level": ins.excluded.level,
+                          "response": ins.excluded.response, "evidence": ins.excluded.evidence},
+                ), rows)
+            if extended:
+                conn.execute(
+                    update(a).where(and_(a.c.battery == bindparam("b_battery"), a.c.hazard == bindparam("b_hazard"),
+                                         a.c.first_at == bindparam("b_first_at")))
+                    .values(last_at=bindparam("b_last_at")),
+                    [{"b_battery": e.battery, "b_hazard": e.hazard, "b_first_at": e.first_at,
+                      "b_last_at": e.last_at} for e in extended],
+                )
+        for al in [*new, *extended]:
+            self._stored[(al.battery, al.hazard)] = (al.first_at, al.last_at)
+
+    def _context_of(self, conn: Connection, code: str) -> _Context:
+        """(vin, maker, vehicle maker, vehicle region) of a battery not in the current batch."""
+        bat = self._battery_info(conn, {code}).get(code)
+        if bat is None:
+            return (None, None, None, None)
+        veh = self._vehicle_info(conn, {bat.vin}).get(bat.vin) if bat.vin else None
+        return (bat.vin, bat.maker, veh.maker if veh else None, veh.region if veh else None)
+
+    def _org_region(self, conn: Connection, org: str | None) -> str | None:
+        if org is None:
+            return None
+        o = schema.orgs
+        region: str | None = conn.execute(select(o.c.region).where(o.c.credit_code == org)).scalar_one_or_none()
+        return region
+
+
+def _vehicle(state: VehicleState, version: int) -> _Vehicle:
+    return _Vehicle(version, state.packs, state.maker, state.region)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def alarm_view(a: Alarm) -> dict[str, Any]:
+    """An alarm as the API shows one just raised (with the required response time)."""
+    d = a.as_dict()
+    d["evidence"] = _jsonable(d["evidence"])
+    d["respond_by"] = respond_by(a.first_at, a.response).astimezone(CHINA).isoformat()
+    return d
+
+
+_services: weakref.WeakKeyDictionary[Platform, TelemetryService] = weakref.WeakKeyDictionary()
+_services_lock = threading.Lock()
+
+
+def telemetry_for(platform: Platform) -> TelemetryService:
+    """The platform's one telemetry service (and so its one monitor)."""
+    with _services_lock:
+        service = _services.get(platform)
+        if service is None:
+            service = _services[platform] = TelemetryService(platform.store, now=platform.now)
+        return service
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def _row_view(r: Any) -> dict[str, Any]:
+    first: datetime = r.first_at
+    return {
+        "id": r.id, "battery": r.battery, "vin": r.vin, "hazard": r.hazard, "level": r.level,
+        "response": r.response, "respond_by": respond_by(first, r.response).astimezone(CHINA).isoformat(),
+        "first_at": first.astimezone(CHINA).isoformat(), "last_at": r.last_at.astimezone(CHINA).isoformat(),
+        "raised_at": r.raised_at.astimezone(CHINA).isoformat(), "evidence": json.loads(r.evidence),
+        "region": r.region, "source": r.source,
+    }
+
+
+def list_alarms(
+    store: Store,
+    *,
+    battery: str | None = None,
+    org: str | None = None,
+    region_prefix: str | None = None,
+    hazard: str | None = None,
+    min_level: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Stored alarms, newest first. ``org`` keeps those of batteries it made or whose vehicle it made;
+    ``region_prefix`` those within a jurisdiction; ``until`` those raised by then (digital ID ``at=``)."""
+    a = schema.alarms
+    stmt = select(a).order_by(a.c.first_at.desc(), a.c.id.desc()).limit(limit).offset(offset)
+    if battery is not None:
+        stmt = stmt.where(a.c.battery == battery)
+    if org is not None:
+        stmt = stmt.where(or_(a.c.maker == org, a.c.vehicle_maker == org))
+    if region_prefix:
+        stmt = stmt.where(a.c.region.like(f"{region_prefix}%"))
+    if hazard is not None:
+        stmt = stmt.where(a.c.hazard == hazard)
+    if min_level is not None:
+        stmt = stmt.where(a.c.level >= min_level)
+    if since is not None:
+        stmt = stmt.where(a.c.first_at >= since)
+    if until is not None:
+        stmt = stmt.where(a.c.raised_at <= until)
+    with store.reader() as conn:
+        return [_row_view(r) for r in conn.execute(stmt)]
