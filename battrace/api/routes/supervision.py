@@ -36,7 +36,7 @@ def findings(
     platform: PlatformDep, caller: CallerDep,
     rule: str | None = None, state: Annotated[str | None, Query(pattern="^(open|resolved)$")] = None,
     battery: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     require_org(caller)
     from battrace.services.compliance import list_findings
@@ -69,6 +69,6 @@ def techinfo(model: str, platform: PlatformDep, caller: CallerDep) -> list[dict[
 @router.get("/audit", summary="The audit log of restricted reads (regulators)")
 def audit_log(
     platform: PlatformDep, caller: CallerDep, actor: str | None = None, action: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     return list_audit(platform.store, caller, actor=actor, action=action, limit=limit, offset=offset)
