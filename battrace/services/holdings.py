@@ -32,8 +32,7 @@ def list_holdings(store: Store, org: str, *, state: str | None = None, limit: in
     mine = b.c.custodian == org
     page = (
         select(b.c.code, b.c.level, b.c.chemistry, b.c.model, b.c.state, b.c.waste, b.c.remade, b.c.version,
-               e.c.type.label("last_event"), e.c.occurred_at.label("last_at"))
-        .join(e, e.c.seq == b.c.last_seq)
+               b.c.last_seq)
         .where(mine)
         .order_by(b.c.last_seq.desc(), b.c.code)
         .limit(limit)
@@ -44,5 +43,11 @@ def list_holdings(store: Store, org: str, *, state: str | None = None, limit: in
     with store.reader() as conn:
         by_state = {s: int(n) for s, n in conn.execute(select(b.c.state, func.count()).where(mine).group_by(b.c.state))}
         rows = [dict(r._mapping) for r in conn.execute(page)]
+        # the last event of each listed battery: looked up for the page only, never joined to every row held
+        last = {r.seq: r for r in conn.execute(select(e.c.seq, e.c.type, e.c.occurred_at)
+                                               .where(e.c.seq.in_([row["last_seq"] for row in rows])))}
+    for row in rows:
+        event = last.get(row.pop("last_seq"))
+        row["last_event"], row["last_at"] = (event.type, event.occurred_at) if event else (None, None)
     total = by_state.get(state, 0) if state is not None else sum(by_state.values())
     return Holdings(rows, total, dict(sorted(by_state.items(), key=lambda kv: -kv[1])))

@@ -23,6 +23,17 @@ LATE_RULE = "R04"
 UNPLACED = "unknown"
 
 
+def data_version(store: Store) -> tuple[int, int, str]:
+    """What the dashboard's figures depend on, cheaply: the log's last seq, the last finding's id and
+    the last resolution (findings are also raised and resolved "as of" a date, without an event).
+    Equal versions mean equal figures, so a page may reuse what it computed for the same version."""
+    e, f = schema.events, schema.findings
+    with store.reader() as conn:
+        seq = conn.execute(select(func.coalesce(func.max(e.c.seq), 0))).scalar_one()
+        last_id, resolved = conn.execute(select(func.coalesce(func.max(f.c.id), 0), func.max(f.c.resolved_at))).one()
+    return int(seq), int(last_id), str(resolved or "")
+
+
 def _prefix(jurisdiction: str | None) -> str:
     return region_prefix(jurisdiction) if jurisdiction else ""
 

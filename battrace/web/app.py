@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from battrace.domain.access import Caller
 from battrace.errors import BattraceError
 from battrace.web import views
+from battrace.web.cache import VersionedCache
 from battrace.web.i18n import LANG_COOKIE, Translator, pick_lang
 from battrace.web.pages import auth, console, dashboard, public
 from battrace.web.session import Viewer
@@ -47,6 +48,7 @@ def mount_web(app: FastAPI) -> None:
         endpoints.update(getattr(r, "endpoint", None) for r in router.routes)
         app.include_router(router)
     app.state.web_endpoints = endpoints
+    app.state.web_cache = VersionedCache()
     for exc_class in (BattraceError, StarletteHTTPException, RequestValidationError, Exception):
         original = app.exception_handlers.get(exc_class)
         app.add_exception_handler(exc_class, _html_or(original))

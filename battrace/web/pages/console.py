@@ -10,6 +10,8 @@ from fastapi.responses import Response
 from battrace.services.compliance import count_findings, list_findings
 from battrace.services.holdings import list_holdings
 from battrace.services.orgs import get_org
+from battrace.services.oversight import data_version
+from battrace.web.cache import cache_of
 from battrace.web.pages.auth import login_page
 from battrace.web.session import csrf_token, platform_of
 from battrace.web.templating import Frame, frame, redirect, render
@@ -34,7 +36,9 @@ def _page(request: Request, fr: Frame, page: int, status_code: int = 200, **extr
     platform = platform_of(request)
     org = fr.caller.org
     assert org is not None
-    holdings = list_holdings(platform.store, org, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    holdings = cache_of(request).get(("holdings", org, page), data_version(platform.store),
+                                     lambda: list_holdings(platform.store, org, limit=PAGE_SIZE,
+                                                           offset=(page - 1) * PAGE_SIZE))
     pages = max(1, -(-holdings.total // PAGE_SIZE))
     findings = list_findings(platform.store, org=org, state="open", limit=FINDINGS_SHOWN)
     findings.sort(key=lambda f: (f.get("due_at") is None, f.get("due_at") or "", f["id"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -10,10 +11,12 @@ from fastapi.responses import Response
 
 from battrace.domain.access import RETIRED_STATES, region_prefix
 from battrace.services.compliance import count_findings, list_findings
-from battrace.services.flows import flow_totals, list_flows
-from battrace.services.oversight import findings_matrix, reporting_league
+from battrace.services.flows import Flow, flow_totals, list_flows
+from battrace.services.oversight import data_version, findings_matrix, reporting_league
 from battrace.services.stats import get_stats
+from battrace.storage.store import Store
 from battrace.web import charts
+from battrace.web.cache import cache_of
 from battrace.web.i18n import Translator
 from battrace.web.pages.auth import login_page
 from battrace.web.session import platform_of
@@ -55,6 +58,36 @@ def _overdue(t: Translator, items: list[dict[str, Any]], orgs: dict[str, str], n
     return rows
 
 
+@dataclass(frozen=True)
+class DashboardData:
+    """Everything the dashboard shows for one scope, before it is put into words."""
+
+    stats: dict[str, Any]
+    flows: list[Flow]
+    matrix: dict[str, Any]
+    overdue: list[dict[str, Any]]
+    overdue_total: int
+    open_total: int
+    league: list[dict[str, Any]]
+    league_total: int
+
+
+def gather(store: Store, jurisdiction: str | None, *, worst_first: bool) -> DashboardData:
+    prefix = (region_prefix(jurisdiction) if jurisdiction else "") or None
+    ranked, ranked_total = reporting_league(store, jurisdiction=jurisdiction, worst_first=worst_first,
+                                           min_events=LEAGUE_MIN_EVENTS, limit=LEAGUE_SHOWN)
+    return DashboardData(
+        stats=get_stats(store, jurisdiction=jurisdiction, level="P"),
+        flows=list_flows(store, jurisdiction=jurisdiction),
+        matrix=findings_matrix(store, jurisdiction=jurisdiction),
+        overdue=list_findings(store, rule=OVERDUE_RULE, state="open", region_prefix=prefix, limit=OVERDUE_SCAN),
+        overdue_total=count_findings(store, rule=OVERDUE_RULE, state="open", region_prefix=prefix),
+        open_total=count_findings(store, state="open", region_prefix=prefix),
+        league=[r.as_dict() for r in ranked],
+        league_total=ranked_total,
+    )
+
+
 @router.get("/dashboard", name="web_dashboard")
 def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|best)$")] = "worst") -> Response:
     fr = frame(request)
@@ -65,36 +98,29 @@ def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|be
     platform = platform_of(request)
     store, t, now = platform.store, fr.t, platform.now()
     jurisdiction = None if fr.caller.admin else fr.caller.jurisdiction
-    prefix = (region_prefix(jurisdiction) if jurisdiction else "") or None
-    stats = get_stats(store, jurisdiction=jurisdiction, level="P")
-    flows = list_flows(store, jurisdiction=jurisdiction)
-    matrix = findings_matrix(store, jurisdiction=jurisdiction)
-    overdue_items = list_findings(store, rule=OVERDUE_RULE, state="open", region_prefix=prefix, limit=OVERDUE_SCAN)
-    overdue_total = count_findings(store, rule=OVERDUE_RULE, state="open", region_prefix=prefix)
-    open_total = count_findings(store, state="open", region_prefix=prefix)
-    ranked, ranked_total = reporting_league(store, jurisdiction=jurisdiction, worst_first=league == "worst",
-                                           min_events=LEAGUE_MIN_EVENTS, limit=LEAGUE_SHOWN)
+    worst_first = league == "worst"
+    data = cache_of(request).get(("dashboard", jurisdiction, worst_first), data_version(store),
+                                 lambda: gather(store, jurisdiction, worst_first=worst_first))
     with store.reader() as conn:
         org_names = {c: o.name for c, o in store.load_orgs(conn).items()}
-    by_state: dict[str, int] = stats["batteries_by_state"]
-    per_month: dict[str, int] = stats["retirements_per_month"]
+    by_state: dict[str, int] = data.stats["batteries_by_state"]
+    per_month: dict[str, int] = data.stats["retirements_per_month"]
     kpis = [
         ("kpi.packs", sum(by_state.values())),
         ("kpi.in_service", sum(by_state.get(s, 0) for s in IN_SERVICE)),
         ("kpi.retired", sum(by_state.get(s, 0) for s in RETIRED_STATES)),
         ("kpi.retired_12m", _retired_recently(per_month, now)),
-        ("kpi.across", flow_totals(flows)["across"]),
-        ("kpi.open_findings", open_total),
+        ("kpi.across", flow_totals(data.flows)["across"]),
+        ("kpi.open_findings", data.open_total),
     ]
     chart_options = {
         "by-state": charts.by_state(t, by_state) if by_state else None,
         "retirements": charts.retirements(t, per_month) if per_month else None,
-        "flows": charts.flows(t, flows) if flows else None,
-        "findings": charts.findings(t, matrix) if matrix["provinces"] else None,
+        "flows": charts.flows(t, data.flows) if data.flows else None,
+        "findings": charts.findings(t, data.matrix) if data.matrix["provinces"] else None,
     }
     return render(
         fr, "dashboard.html", scope=_scope_name(t, jurisdiction), now=now, kpis=kpis, charts=chart_options,
-        overdue=_overdue(t, overdue_items, org_names, now), overdue_total=overdue_total,
-        league=[r.as_dict() for r in ranked], league_total=ranked_total, league_order=league,
-        league_min=LEAGUE_MIN_EVENTS,
+        overdue=_overdue(t, data.overdue, org_names, now), overdue_total=data.overdue_total,
+        league=data.league, league_total=data.league_total, league_order=league, league_min=LEAGUE_MIN_EVENTS,
     )
