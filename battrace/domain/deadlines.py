@@ -63,21 +63,25 @@ def china_date(moment: datetime) -> date:
 @lru_cache(maxsize=1)
 def known_years() -> tuple[int, int]:
     """The first and last year whose holiday schedule the calendar package knows."""
-    years = [d.year for d in chinese_calendar.constants.holidays]
-    years += [d.year for d in chinese_calendar.constants.workdays]
-    return min(years), max(years)
+    holidays = chinese_calendar.constants.holidays
+    return min(holidays).year, max(holidays).year
 
 
-@lru_cache(maxsize=8192)
 def working_day(day: date) -> tuple[bool, bool]:
-    """``(is a working day, the calendar knows the day's year)``."""
+    """``(is a working day, the calendar knows the day's year)``.
+
+    The same answer as ``chinese_calendar.is_workday`` (an adjusted working day, else Monday-Friday
+    that is no public holiday), read from the package's tables directly: the package's own function
+    re-validates the year range on every call, which dominated the cost of rule R04.
+    """
     first, last = known_years()
     if first <= day.year <= last:
-        try:
-            return bool(chinese_calendar.is_workday(day)), True
-        except NotImplementedError:  # pragma: no cover - a gap inside the known range
-            pass
+        return day in _WORKDAYS or (day.weekday() < 5 and day not in _HOLIDAYS), True
     return day.weekday() < 5, False
+
+
+_WORKDAYS = frozenset(chinese_calendar.constants.workdays)
+_HOLIDAYS = frozenset(chinese_calendar.constants.holidays)
 
 
 def is_working_day(day: date) -> bool:
@@ -120,6 +124,8 @@ def due_date(start: date, limit: int, unit: str) -> Due:
 
 def lateness(start: date, done: date, limit: int, unit: str) -> Late | None:
     """How late an act done on ``done`` is against a deadline from ``start``; None when on time."""
+    if (done - start).days <= limit:  # every unit gives at least ``limit`` calendar days
+        return None
     due = due_date(start, limit, unit)
     return Late(due.day, done, due.approximate) if done > due.day else None
 

@@ -52,12 +52,14 @@ class ComplianceEngine:
 
     def __init__(self, config: RulesConfig | None = None) -> None:
         self.config = config or RulesConfig()
+        #: ``(maker, model)`` pairs read from the database as filed (a filing is never withdrawn).
+        self.filed: set[tuple[str, str]] = set()
 
     def after_append(self, conn: Connection, accepted: list[Accepted], world: BatchWorld) -> None:
         if not accepted:
             return
         makers = _vehicle_makers(conn, accepted, world)
-        filed = _techinfo_filed(conn, accepted, world)
+        filed = _techinfo_filed(conn, accepted, world, self.filed)
         raised: list[Finding] = []
         resolved: list[Resolution] = []
         ops: dict[str, Timer | None] = {}
@@ -80,10 +82,9 @@ class ComplianceEngine:
             if acc.event.type == "vehicle.sold" and self.config.runs("R11"):
                 _count_sale(sales, acc)
         # a wait that had raised a finding before this batch is over: its finding is resolved
-        for timer in db.raised_timers(conn, list(enders)):
+        for timer in db.write_timers(conn, ops):
             r = enders[timer.key]
             resolved.append(Resolution(timer.finding_key, r.seq, r.event_id, r.at))
-        db.write_timers(conn, ops)
         db.insert_findings(conn, raised)
         db.resolve_findings(conn, resolved)
         db.add_sales(conn, sales.values())
@@ -124,19 +125,25 @@ def _vehicle_makers(conn: Connection, accepted: list[Accepted], world: BatchWorl
     return out
 
 
-def _techinfo_filed(conn: Connection, accepted: list[Accepted], world: BatchWorld) -> set[tuple[str, str]]:
+def _techinfo_filed(
+    conn: Connection, accepted: list[Accepted], world: BatchWorld, known: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
     """``(maker, model)`` pairs of packs produced in the batch whose dismantling information is on file
-    (now or by the end of the batch: a filing later in the batch ends the timer anyway)."""
+    (now or by the end of the batch: a filing later in the batch ends the timer anyway). Pairs found
+    in the database are remembered in ``known``."""
     pairs = {(a.event.reporter, a.event["model"]) for a in accepted if a.event.type == "battery.produced"}
     if not pairs:
         return set()
-    streams = {techinfo_stream(m, model): (m, model) for m, model in pairs}
+    streams = {techinfo_stream(m, model): (m, model) for m, model in pairs - known}
+    found = {streams[s] for s in streams if world.techinfo.get(s) is not None}
     unknown = [s for s in streams if s not in world.techinfo]
     t = schema.techinfo
-    found = {s for s in streams if world.techinfo.get(s) is not None}
     for i in range(0, len(unknown), 500):
-        found.update(conn.execute(select(t.c.stream).where(t.c.stream.in_(unknown[i : i + 500]))).scalars())
-    return {streams[s] for s in found}
+        rows = conn.execute(select(t.c.stream).where(t.c.stream.in_(unknown[i : i + 500]))).scalars()
+        stored = {streams[s] for s in rows}
+        known |= stored
+        found |= stored
+    return found | (pairs & known)
 
 
 # -- as of a date --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ S = schema.finding_subjects
 T = schema.compliance_timers
 SALES = schema.compliance_sales
 _CHUNK = 500
+_KEYS = 2000  # keys per IN list (SQLite allows 32,766 parameters)
 
 
 def _dumps(obj: Any) -> str:
@@ -120,25 +121,23 @@ def timer_from_row(row: Any) -> Timer:
                  deadline=row.deadline)
 
 
-def raised_timers(conn: Connection, keys: Sequence[str]) -> list[Timer]:
-    """The timers among ``keys`` that have raised a finding."""
-    out: list[Timer] = []
-    for chunk in _chunks(list(keys)):
-        out.extend(timer_from_row(r) for r in conn.execute(select(T).where(T.c.key.in_(chunk), T.c.raised)))
-    return out
-
-
-def write_timers(conn: Connection, ops: dict[str, Timer | None]) -> None:
-    """Apply timer changes: None deletes; a timer replaces (or, ``keep_existing``, joins) the row."""
+def write_timers(conn: Connection, ops: dict[str, Timer | None]) -> list[Timer]:
+    """Apply timer changes — None ends a wait, a timer starts one (replacing the row; or, when
+    ``keep_existing``, only where there is none) — and return the ended or replaced timers that had
+    raised a finding (one ``DELETE … RETURNING`` per chunk: no separate lookup)."""
     gone = [k for k, t in ops.items() if t is None or not t.keep_existing]
-    for chunk in _chunks(gone):
-        conn.execute(T.delete().where(T.c.key.in_(chunk)))
+    raised: list[Timer] = []
+    for chunk in _chunks(gone, _KEYS):
+        for row in conn.execute(T.delete().where(T.c.key.in_(chunk)).returning(*T.c)):
+            if row.raised:
+                raised.append(timer_from_row(row))
     fresh = [timer_row(t) for t in ops.values() if t is not None and not t.keep_existing]
     if fresh:
         conn.execute(T.insert(), fresh)
     keep = [timer_row(t) for t in ops.values() if t is not None and t.keep_existing]
     if keep:
         conn.execute(_insert(conn, T).on_conflict_do_nothing(index_elements=["key"]), keep)
+    return raised
 
 
 def timer_groups(conn: Connection) -> list[tuple[str, str]]:

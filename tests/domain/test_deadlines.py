@@ -133,3 +133,13 @@ def test_lateness_is_none_exactly_when_done_by_the_due_day(start: date, done: da
     assert (late is None) == (done <= due_date(start, n, unit).day)
     if late is not None:
         assert late.days_late >= 1
+
+
+def test_working_day_agrees_with_the_calendar_package_on_every_known_day() -> None:
+    import chinese_calendar
+
+    first, last = known_years()
+    day = date(first, 1, 1)
+    while day.year <= last:
+        assert working_day(day) == (chinese_calendar.is_workday(day), True), day
+        day += timedelta(days=1)
