@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from battrace import __version__
 from battrace.api import errors
-from battrace.api.routes import batteries, events, health, supervision, telemetry
+from battrace.api.routes import batteries, events, health, interop, supervision, telemetry
 from battrace.services.platform import Platform
 
 API_PREFIX = "/api/v1"
@@ -26,7 +26,7 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
     )
     app.state.platform = platform
     errors.install(app)
-    for module in (events, batteries, supervision, health, telemetry):
+    for module in (events, batteries, supervision, interop, health, telemetry):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")

@@ -72,17 +72,19 @@ def _read_items(file: Path, fmt: str) -> Iterator[tuple[int | None, Any]]:
     if fmt == "jsonl":
         yield from read_jsonl(file)
         return
-    if fmt == "csv":
-        from battrace.interop import csv_io  # type: ignore[attr-defined]
+    if fmt == "csv":  # a malformed file or cell stops here (one line, exit 1); events go to the ledger
+        from battrace.interop.csv_io import read_events_csv_lines
 
-        yield from csv_io.read_events(file)
+        yield from read_events_csv_lines(file.read_bytes(), validate=False)
         return
-    if fmt == "epcis":
-        from battrace.interop import epcis  # type: ignore[attr-defined]
+    if fmt == "epcis":  # read whole first: a document outside the mapping is refused before anything is stored
+        from battrace.interop.epcis import from_epcis_document
 
-        doc = json.loads(file.read_text(encoding="utf-8"))
-        for i, event in enumerate(epcis.from_epcis_document(doc), 1):
-            yield i, event
+        try:
+            doc = json.loads(file.read_bytes().decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidEvent(f"{file} is not a UTF-8 JSON document: {exc}") from None
+        yield from enumerate(from_epcis_document(doc), 1)
         return
     raise InvalidEvent(f"--format must be jsonl, csv or epcis, got {fmt!r}", field="format")
 

@@ -135,6 +135,13 @@ def read_events_csv(source: str | bytes, *, reporter: str | None = None,
     is checked against the native contract (:func:`battrace.domain.events.parse_event`) and returned
     in its normalised form; a failure names the line and the column of the offending field.
     """
+    return [event for _line, event in read_events_csv_lines(source, reporter=reporter, validate=validate)]
+
+
+def read_events_csv_lines(source: str | bytes, *, reporter: str | None = None,
+                          validate: bool = True) -> list[tuple[int, dict[str, Any]]]:
+    """Like :func:`read_events_csv`, each event with the line its row ends on (1 = the header), so an
+    ingest report can name the line of an event the ledger rejects."""
     from battrace.domain.events import parse_event
 
     reader = csv.reader(io.StringIO(_decode(source), newline=""))
@@ -157,7 +164,7 @@ def read_events_csv(source: str | bytes, *, reporter: str | None = None,
     for name in REQUIRED_COLUMNS:
         if name not in seen:
             raise _fail(1, name, "column is required")
-    events: list[dict[str, Any]] = []
+    events: list[tuple[int, dict[str, Any]]] = []
     line = 1
     while True:
         try:
@@ -190,7 +197,7 @@ def read_events_csv(source: str | bytes, *, reporter: str | None = None,
                 raise _fail(line, column, exc.message, exc.context.get("value")) from exc
         elif reporter is not None:
             event.setdefault("reporter", reporter)
-        events.append(event)
+        events.append((line, event))
     return events
 
 
