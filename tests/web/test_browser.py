@@ -31,9 +31,8 @@ def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}: run `make browser-deps` "
                     "(apt-get install chromium; needs the network once)")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    playwright = sync_api.sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     except Exception:
