@@ -48,6 +48,7 @@ MAX_LISTED_REJECTIONS = 100
 RESPONSE_WINDOWS = {"within_7_days": timedelta(days=7), "within_1_day": timedelta(days=1),
                     "stop_at_once": timedelta(0)}
 _NUM = (int, float)
+_NUM_TYPES = frozenset(_NUM)
 _ALARM_LEVELS = (0, 1, 2, 3, 0xFE, 0xFF)
 
 
@@ -75,10 +76,14 @@ def _series(f: Mapping[str, Any], name: str, index: int, lo: float, hi: float) -
         raise _bad(index, f"{name!r} is missing", name)
     if not isinstance(values, list) or len(values) > MAX_VALUES:
         raise _bad(index, f"{name!r} must be a list of at most {MAX_VALUES} numbers", name)
+    # Fast path (C loops): only ints and floats, finite (a NaN or ±inf makes the sum non-finite), in range.
+    if not values or (set(map(type, values)) <= _NUM_TYPES and math.isfinite(sum(values))
+                      and lo <= min(values) and max(values) <= hi):
+        return values
     for i, v in enumerate(values):
         if type(v) not in _NUM or not lo <= v <= hi:
             raise _bad(index, f"{name}[{i}] = {v!r} must be a number in [{lo:g}, {hi:g}]", name)
-    return values
+    return values  # pragma: no cover - the fast path accepts every list the loop accepts
 
 
 def _time(value: Any, index: int) -> datetime:
@@ -218,17 +223,23 @@ class TelemetryService:
 
     # -- resolution ----------------------------------------------------------------------------
 
+    def _lookup(self, conn: Connection, columns: str, table: str, key: str, keys: set[str]) -> list[tuple[Any, ...]]:
+        """``SELECT columns FROM table WHERE key IN keys`` at driver level (the per-batch hot path:
+        SQLAlchemy's expanding IN would recompile the statement for every batch)."""
+        mark = "?" if self.store.dialect == "sqlite" else "%s"
+        items = sorted(keys)
+        rows: list[tuple[Any, ...]] = []
+        for i in range(0, len(items), 500):
+            chunk = items[i:i + 500]
+            sql = f"SELECT {columns} FROM {table} WHERE {key} IN ({', '.join([mark] * len(chunk))})"
+            rows.extend(conn.exec_driver_sql(sql, tuple(chunk)).fetchall())
+        return rows
+
     def _vehicle_info(self, conn: Connection, vins: set[str]) -> dict[str, _Vehicle]:
         """Vehicles by VIN (cached per read-model version; only changed ones are re-read)."""
         if not vins:
             return {}
-        v = schema.vehicles
-        versions: dict[str, int] = {}
-        items = sorted(vins)
-        for i in range(0, len(items), 500):
-            chunk = items[i:i + 500]
-            for vin, version in conn.execute(select(v.c.vin, v.c.version).where(v.c.vin.in_(chunk))).tuples():
-                versions[vin] = version
+        versions = {vin: version for vin, version in self._lookup(conn, "vin, version", "vehicles", "vin", vins)}
         stale = [vin for vin, ver in versions.items() if (c := self._vehicles.get(vin)) is None or c.version != ver]
         if stale:
             for vin, (state, version, _head) in self.store.get_vehicles(conn, stale).items():
@@ -236,14 +247,8 @@ class TelemetryService:
         return {vin: self._vehicles[vin] for vin in versions if vin in self._vehicles}
 
     def _battery_info(self, conn: Connection, codes: set[str]) -> dict[str, _Battery]:
-        b = schema.batteries
-        out: dict[str, _Battery] = {}
-        items = sorted(codes)
-        for i in range(0, len(items), 500):
-            stmt = select(b.c.code, b.c.maker, b.c.vin, b.c.chemistry).where(b.c.code.in_(items[i:i + 500]))
-            for code, maker, vin, chemistry in conn.execute(stmt).tuples():
-                out[code] = _Battery(code, maker, vin, chemistry)
-        return out
+        rows = self._lookup(conn, "code, maker, vin, chemistry", "batteries", "code", codes) if codes else []
+        return {code: _Battery(code, maker, vin, chemistry) for code, maker, vin, chemistry in rows}
 
     def _resolve(
         self, frames: list[tuple[int, dict[str, Any]]], caller: Caller | None, report: TelemetryReport,
