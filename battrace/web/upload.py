@@ -9,13 +9,11 @@ all is refused as a whole, naming the line and column (:class:`~battrace.interop
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from battrace.errors import BattraceError, Forbidden, InvalidEvent
-from battrace.interop.csv_io import read_events_csv
+from battrace.interop.csv_io import read_events_csv_lines
 from battrace.web.i18n import Translator
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -60,24 +58,11 @@ def _json_items(t: Translator, text: str) -> list[tuple[int | None, Any]]:
     return items
 
 
-def _csv_lines(text: str) -> list[int]:
-    """The line on which each data row of a CSV file ends (blank rows skipped, as the reader does)."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    lines = []
-    for i, row in enumerate(reader):
-        if i == 0 or not any(cell.strip() for cell in row):
-            continue
-        lines.append(reader.line_num)
-    return lines
-
-
-def _csv_items(t: Translator, data: bytes, text: str) -> list[tuple[int | None, Any]]:
+def _csv_items(t: Translator, data: bytes) -> list[tuple[int | None, Any]]:
     try:
-        events = read_events_csv(data, validate=False)
+        return list(read_events_csv_lines(data, validate=False))
     except BattraceError as exc:
         raise UploadError(t("upload.unreadable", message=exc.message)) from None
-    lines = _csv_lines(text)
-    return [(lines[i] if i < len(lines) else None, e) for i, e in enumerate(events)]
 
 
 def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[int | None, Any]]:
@@ -90,7 +75,7 @@ def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[i
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UploadError(t("upload.not_utf8")) from None
-    items = _csv_items(t, data, text) if _is_csv(name, text) else _json_items(t, text)
+    items = _csv_items(t, data) if _is_csv(name, text) else _json_items(t, text)
     prepared: list[tuple[int | None, Any]] = []
     for line, raw in items:
         if isinstance(raw, dict):
