@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests import story as s
 from tests.web.conftest import Web
 
@@ -118,3 +120,9 @@ def test_a_regulator_outside_the_batterys_jurisdiction_sees_the_public_tier(web:
     web.login("far_regulator")  # Beijing; the product was made and used in Hunan
     r = web.client.get(f"/b/{s.PRODUCT}")
     assert 'id="public-note"' in r.text and f'href="/b/{s.PACK}"' not in r.text
+
+
+def test_the_qr_code_follows_the_public_base_url_setting(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATTRACE_PUBLIC_BASE_URL", "https://trace.example.cn")
+    r = web.client.get(f"/b/{s.PACK}")
+    assert f"https://trace.example.cn/b/{s.PACK}" in r.text

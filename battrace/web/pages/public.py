@@ -15,6 +15,7 @@ from battrace.errors import UnknownBattery
 from battrace.interop.carriers import ERROR_LEVEL, label_svg, public_url
 from battrace.services.access import audit, battery_tier
 from battrace.services.compliance import battery_findings
+from battrace.services.interop import public_base_url
 from battrace.services.passport import get_passport
 from battrace.web import views
 from battrace.web.session import platform_of
@@ -36,7 +37,9 @@ def index(request: Request, q: Annotated[str | None, Query(max_length=400)] = No
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """``BATTRACE_PUBLIC_BASE_URL`` (what printed labels carry), else the base URL this request came to
+    — as the API's QR codes and labels do."""
+    return public_base_url() or str(request.base_url).rstrip("/")
 
 
 def qr_inline(url: str) -> Markup:
