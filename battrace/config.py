@@ -29,11 +29,26 @@ class Settings:
         return cls(
             database_url=database_url(db),
             regime=os.environ.get("BATTRACE_REGIME", "CN-2026"),
-            idle_limit_days=int(os.environ.get("BATTRACE_IDLE_LIMIT_DAYS", "90")),
-            batch_limit=int(os.environ.get("BATTRACE_BATCH_LIMIT", "10000")),
+            idle_limit_days=_int("BATTRACE_IDLE_LIMIT_DAYS", 90),
+            batch_limit=_int("BATTRACE_BATCH_LIMIT", 10_000),
             rules=_flag(os.environ.get("BATTRACE_RULES", "1")),
             require_hazardous_waste_license=_flag(os.environ.get("BATTRACE_REQUIRE_HAZARDOUS_WASTE_LICENSE", "0")),
         )
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        from battrace.errors import ValidationError
+
+        raise ValidationError(f"setting {name} must be a positive whole number, got {raw!r}", setting=name)
+    return value
 
 
 def _flag(value: str) -> bool:
