@@ -47,6 +47,10 @@ MAX_VALUES = 2_000
 MAX_LISTED_REJECTIONS = 100
 RESPONSE_WINDOWS = {"within_7_days": timedelta(days=7), "within_1_day": timedelta(days=1),
                     "stop_at_once": timedelta(0)}
+#: Frames dated before this year are refused; so are frames more than FUTURE_TOLERANCE ahead of the
+#: platform's clock (one would make every later real frame of its battery look late).
+EARLIEST_YEAR = 2000
+FUTURE_TOLERANCE = timedelta(minutes=5)
 _NUM = (int, float)
 _NUM_TYPES = frozenset(_NUM)
 _ALARM_LEVELS = (0, 1, 2, 3, 0xFE, 0xFF)
@@ -95,6 +99,8 @@ def _time(value: Any, index: int) -> datetime:
         raise _bad(index, f"'time' = {value[:40]!r} is not ISO 8601", "time") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise _bad(index, f"'time' = {value[:40]!r} needs a time-zone offset", "time")
+    if moment.year < EARLIEST_YEAR:
+        raise _bad(index, f"'time' = {value[:40]!r} is before {EARLIEST_YEAR}", "time")
     return moment
 
 
@@ -309,10 +315,14 @@ class TelemetryService:
         """Check, resolve, evaluate and store a batch of frames; ``caller=None`` is the platform itself."""
         report = TelemetryReport()
         checked: list[tuple[int, dict[str, Any]]] = []
+        latest = self.now() + FUTURE_TOLERANCE
         for index, raw in enumerate(frames):
             report.frames += 1
             try:
-                checked.append((index, normalise_frame(raw, index)))
+                f = normalise_frame(raw, index)
+                if f["time"] > latest:
+                    raise _bad(index, f"'time' {f['time'].isoformat()} lies ahead of the platform's clock", "time")
+                checked.append((index, f))
             except BattraceError as exc:
                 report.reject(index, exc)
         if not checked:

@@ -77,9 +77,9 @@ CASES: dict[str, tuple[Frames, set[str]]] = {
     "sampling_fault": (lambda: [frame(0, cell_voltages=cells({20: 3.96, 21: 3.44}))], {"voltage_sampling_fault"}),
     "sampling_near_miss": (lambda: [frame(0, cell_voltages=cells({20: 3.94, 21: 3.46}))], set()),
     # offline > 90 days (private) / > 60 days (fleet)
-    "long_offline_private": (lambda: [frame(0), frame(91 * DAY)], {"long_offline"}),
-    "offline_near_miss": (lambda: [frame(0), frame(89 * DAY)], set()),
-    "long_offline_fleet": (lambda: [frame(0, fleet=True), frame(61 * DAY, fleet=True)], {"long_offline"}),
+    "long_offline_private": (lambda: [frame(-91 * DAY), frame(0)], {"long_offline"}),
+    "offline_near_miss": (lambda: [frame(-89 * DAY), frame(0)], set()),
+    "long_offline_fleet": (lambda: [frame(-61 * DAY, fleet=True), frame(0, fleet=True)], {"long_offline"}),
     # GB 38031: ≥ 1 °C/s for > 3 s with a voltage drop > 25 %
     "thermal_runaway": (lambda: [frame(k, temperatures=hot(30.0 + 2 * k), voltage=v)
                                  for k, v in enumerate((355.2, 340.0, 320.0, 290.0, 250.0))], {"thermal_runaway"}),
@@ -304,3 +304,14 @@ def test_check_offline_raises_long_offline_for_silent_batteries(stored_api: Api)
     assert [a["hazard"] for a in raised] == ["long_offline"]
     listed = stored_api.client.get("/api/v1/alarms", headers=stored_api.headers("vehicle_maker")).json()
     assert [x["hazard"] for x in listed] == ["long_offline"]
+
+
+def test_frames_dated_before_2000_or_ahead_of_the_clock_are_refused(live: Api) -> None:
+    ahead = (NOW + timedelta(minutes=6)).isoformat()
+    out = post(live, [frame(0, time="0001-01-01T00:00:00+08:00", temperatures=hot(70.0)),
+                      frame(0, time="9999-12-31T23:59:59-08:00", temperatures=hot(70.0)),
+                      frame(0, time=ahead, temperatures=hot(70.0)),
+                      frame(0, time=(NOW + timedelta(minutes=4)).isoformat())])
+    assert (out["accepted"], out["rejected"]) == (1, 3) and out["alarms"] == []
+    assert "before 2000" in out["rejections"][0]["message"]
+    assert all("ahead of the platform's clock" in r["message"] for r in out["rejections"][1:])
