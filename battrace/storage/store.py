@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, func, se
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from battrace.domain.orgs import Org, parse_org
 from battrace.domain.state import BatteryState, VehicleState
@@ -36,12 +36,20 @@ def _dumps(obj: Any) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN handling."""
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN handling.
+
+    A SQLite file keeps a small pool of open connections: opening one costs a file open, three
+    PRAGMAs and a parse of the whole schema on its first statement, which used to be most of a
+    passport lookup or an API request.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+            engine = create_engine(url, poolclass=QueuePool, pool_size=5, max_overflow=10,
+                                   connect_args={"timeout": 30, "check_same_thread": False})
+        else:
+            engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -66,6 +74,7 @@ class Store:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
+        self._orgs: tuple[tuple[Any, ...], dict[str, Org]] | None = None
         self._sql_cache: dict[tuple[str, tuple[str, ...]], tuple[str, list[str], list[Any]]] = {}
         try:
             self.engine = make_engine(url)
@@ -155,12 +164,24 @@ class Store:
     # -- organisations ------------------------------------------------------------------------
 
     def load_orgs(self, conn: Connection) -> dict[str, Org]:
-        return {
-            row.credit_code: parse_org(json.loads(row.doc))
-            for row in conn.execute(select(schema.orgs.c.credit_code, schema.orgs.c.doc))
-        }
+        """Every organisation by credit code (a fresh dict; the parsed orgs are cached).
+
+        The registry is read by every ingest batch and every API request, and changes rarely: the
+        parsed organisations are kept with the registry's stamp (row count, latest ``updated_at``),
+        checked by one cheap query in the caller's transaction, and dropped by :meth:`save_orgs`.
+        So another process's import is seen at the next read, as before.
+        """
+        o = schema.orgs
+        stamp = tuple(conn.execute(select(func.count(), func.max(o.c.updated_at))).one())
+        cached = self._orgs
+        if cached is None or cached[0] != stamp:
+            orgs = {row.credit_code: parse_org(json.loads(row.doc))
+                    for row in conn.execute(select(o.c.credit_code, o.c.doc))}
+            cached = self._orgs = (stamp, orgs)
+        return dict(cached[1])
 
     def save_orgs(self, conn: Connection, orgs: Iterable[Org], now: datetime) -> None:
+        self._orgs = None
         rows = [
             {"credit_code": o.credit_code, "name": o.name, "type": o.type, "region": o.region,
              "doc": _dumps(o.as_dict()), "updated_at": now}
