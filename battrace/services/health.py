@@ -31,6 +31,7 @@ from battrace.domain.health import (
 )
 from battrace.domain.valuation import ResidualValue, ReuseTerms, residual_value
 from battrace.errors import BattraceError, Conflict, ValidationError
+from battrace.services.passport import get_passport
 from battrace.services.platform import Platform
 
 #: Largest pulse-test batch one request may carry.
@@ -279,8 +280,6 @@ def assess(
     its rejection is raised as the matching error. Returns the estimate, the decision, the value and
     the event's outcome (``accepted`` or ``duplicate`` for a repeated ``event_id``).
     """
-    from battrace.services.passport import get_passport
-
     if (pulse_row is None) == (soh is None):
         raise InvalidHealthInput("give either a pulse test (pulse) or a measured soh, not both", field="soh")
     passport = get_passport(platform.store, code)
