@@ -178,6 +178,16 @@ def parse_code(code: str, *, reference_year: int | None = None) -> BatteryCode:
     return BatteryCode(code, code[:3], level, btype, code[5:7], trace, produced, code[d + 3 :])
 
 
+def code_fields(code: str) -> tuple[str, str, str, str, bool]:
+    """``(manufacturer, level, battery_type, chemistry, remade)`` of a code that :func:`parse_code`
+    has already accepted, without parsing it again (the ingest hot path); any other code is parsed."""
+    battery_type = tables().battery_types.get(code[4]) if len(code) in (FULL_LENGTH, REMADE_LENGTH) else None
+    if battery_type is None:
+        parsed = parse_code(code)
+        return parsed.manufacturer, parsed.level, parsed.battery_type, parsed.chemistry, parsed.remade
+    return code[:3], code[3], code[4], battery_type.chemistry, len(code) == REMADE_LENGTH
+
+
 def is_valid_code(code: str) -> bool:
     try:
         parse_code(code)

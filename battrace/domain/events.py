@@ -265,7 +265,17 @@ class Event:
 
 
 def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, UTF-8 text: ``json.dumps(obj, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)``, through the C encoder directly (the same text, without building a
+    ``JSONEncoder`` on every call: it is called for every event and every read-model document)."""
+    if _c_make_encoder is None:  # pragma: no cover - CPython always has the C accelerator
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "".join(_c_make_encoder({}, _not_serialisable, _encode_text, None, ":", ",", True, False, True)(obj, 0))
+
+
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_encode_text = json.encoder.encode_basestring  # ensure_ascii=False
+_not_serialisable = json.JSONEncoder().default  # raises TypeError, as json.dumps does
 
 
 def sha256_hex(text: str) -> str:
@@ -273,6 +283,10 @@ def sha256_hex(text: str) -> str:
 
 
 PLATFORM_FIELDS = ("recorded_at", "seq", "hash", "imported")
+#: Every top-level field an event of each type may carry.
+_ALLOWED: dict[str, frozenset[str]] = {
+    name: frozenset((*COMMON_FIELDS, *t.required, *t.optional, *PLATFORM_FIELDS)) for name, t in EVENT_TYPES.items()
+}
 
 
 def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
@@ -311,7 +325,7 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
     for name, check in spec.optional.items():
         if name in raw and raw[name] is not None:
             fields[name] = check(event_type, name, raw[name])
-    unknown = sorted(set(raw) - set(COMMON_FIELDS) - set(spec.required) - set(spec.optional) - set(PLATFORM_FIELDS))
+    unknown = sorted(raw.keys() - _ALLOWED[event_type])
     if unknown:
         raise _fail(event_type, unknown[0], "is not part of this event type (extra attributes belong in 'data')")
     content: dict[str, Any] = {"event_id": event_id, "type": event_type, "occurred_at": raw["occurred_at"],

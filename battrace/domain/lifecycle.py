@@ -8,23 +8,23 @@ decide whether an event may happen at all live in :mod:`battrace.domain.integrit
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
-from battrace.domain.codes import parse_code
+from battrace.domain.codes import code_fields
 from battrace.domain.events import Event
 from battrace.domain.state import BatteryState, VehicleState
+from battrace.domain.state import replace_state as replace  # dataclasses.replace, four times faster
 
 
 def new_battery(code: str, event: Event, **extra: Any) -> BatteryState:
-    parsed = parse_code(code)
+    manufacturer, level, battery_type, chemistry, remade = code_fields(code)  # parsed when the event was
     return BatteryState(
         code=code,
-        level=parsed.level,
-        battery_type=parsed.battery_type,
-        chemistry=parsed.chemistry,
-        manufacturer=parsed.manufacturer,
-        remade=parsed.remade,
+        level=level,
+        battery_type=battery_type,
+        chemistry=chemistry,
+        manufacturer=manufacturer,
+        remade=remade,
         state="produced",
         maker=event.reporter,
         custodian=event.reporter,

