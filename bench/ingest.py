@@ -15,6 +15,8 @@ consistent prefix of the world) are ingested:
   streamed (``read_jsonl``), exactly as ``battrace ingest`` does. No observer (compliance engine).
 - **bare**: the same event rows, ``executemany`` into a plain table through the raw driver, one
   transaction per batch: no checks, no hashing, no read models. The ceiling for this I/O.
+- **battrace with rules** (SQLite only): the same through the platform's ledger, with the
+  compliance engine observing every batch (what ``battrace ingest`` does unless ``BATTRACE_RULES=0``).
 - **eventsourcing** (SQLite only): an ``eventsourcing`` Application with one aggregate per stream
   (battery, vehicle, tech-info filing); each event is recorded as one aggregate event on its first
   stream and the touched aggregates are saved once per batch. No checks.
@@ -31,11 +33,13 @@ schema that is dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import os
 import random
 import resource
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -123,9 +127,20 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
     from battrace.storage.store import Store
 
     data = Path(spec["data"])
-    store = Store(url)
+    if spec.get("rules"):  # the platform's ledger, with its observers (the compliance engine)
+        from battrace.config import Settings
+        from battrace.services.platform import Platform
+
+        platform = Platform(Settings(database_url=url), now=lambda: NOW)
+        store, ledger = platform.store, platform.ledger
+        if spec["batch"]:
+            ledger.batch_size = spec["batch"]
+    else:
+        store = Store(url)
+        ledger = Ledger(store, now=lambda: NOW, **({"batch_size": spec["batch"]} if spec["batch"] else {}))
     import_orgs(store, json.loads((data / "orgs.json").read_text(encoding="utf-8")), NOW)
-    ledger = Ledger(store, now=lambda: NOW, **({"batch_size": spec["batch"]} if spec["batch"] else {}))
+    # Counts and rejections only, where the ledger offers it (a report of every outcome grows with N).
+    flat = {"keep_outcomes": False} if "keep_outcomes" in inspect.signature(ledger.ingest).parameters else {}
     n = spec["n"]
     checkpoints: list[tuple[int, float]] = []
     done = 0
@@ -142,11 +157,12 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
     rss_start = rss_mb()
     if spec["tracemalloc"]:
         tracemalloc.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = ledger.ingest(itertools.islice(read_jsonl(data / "events.jsonl"), n), import_history=True,
-                           progress=progress)
-    seconds = time.perf_counter() - start
+                           progress=progress, **flat)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     out: dict[str, Any] = {"seconds": round(seconds, 2), "events_per_s": round(n / seconds),
+                           "cpu_seconds": round(cpu, 2), "events_per_cpu_s": round(n / cpu),
                            "accepted": report.accepted, "duplicate": report.duplicate,
                            "rejected": report.rejected, "rss_start_mb": round(rss_start, 1),
                            "rss_peak_mb": round(rss_mb(), 1), "rss_checkpoints": checkpoints,
@@ -211,7 +227,7 @@ def run_bare(spec: dict[str, Any], url: str) -> dict[str, Any]:
     conn.execute(ddl)
     sql = f"INSERT INTO bare_events VALUES ({', '.join([mark] * 8)})"
     rss_start = rss_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     seq = 0
     lines = read_lines(data / "events.jsonl", n)
     while True:
@@ -230,9 +246,10 @@ def run_bare(spec: dict[str, Any], url: str) -> dict[str, Any]:
         else:
             with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(sql, rows)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     conn.close()
     return {"seconds": round(seconds, 2), "events_per_s": round(n / seconds), "rows": seq,
+            "cpu_seconds": round(cpu, 2), "events_per_cpu_s": round(n / cpu),
             "rss_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(), 1)}
 
 
@@ -280,7 +297,7 @@ def run_eventsourcing(spec: dict[str, Any], url: str) -> dict[str, Any]:
     })
     creates = {"battery.produced", "battery.remanufactured", "vehicle.certified"}
     rss_start = rss_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     seq = 0
     lines = read_lines(data / "events.jsonl", n)
     while True:
@@ -304,9 +321,10 @@ def run_eventsourcing(spec: dict[str, Any], url: str) -> dict[str, Any]:
                 touched[agg_id] = agg
             agg.record(seq, raw)
         app.save(*touched.values())
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     app.close()
     return {"seconds": round(seconds, 2), "events_per_s": round(n / seconds), "events": seq,
+            "cpu_seconds": round(cpu, 2), "events_per_cpu_s": round(n / cpu),
             "rss_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(), 1)}
 
 
@@ -314,17 +332,26 @@ WORKERS = {"battrace": run_battrace, "bare": run_bare, "eventsourcing": run_even
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still drop the PostgreSQL schema
     with tempfile.TemporaryDirectory(prefix="battrace-bench-") as tmp, \
             database(spec["backend"], spec.get("pg"), Path(tmp)) as url:
         return WORKERS[spec["kind"]](spec, url)
+
+
+RESULTS_LOG: Path | None = None
 
 
 def spawn(spec: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+        result = {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+    else:
+        result = dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    if RESULTS_LOG is not None:  # each run as it ends, so an interrupted bench keeps what it measured
+        with RESULTS_LOG.open("a", encoding="utf-8") as log_file:
+            log_file.write(json.dumps({"spec": {k: v for k, v in spec.items() if k != "pg"}, "result": result}) + "\n")
+    return result
 
 
 # -- driver -----------------------------------------------------------------------------------
@@ -343,6 +370,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             log(f"{n:,} events, {backend}: battrace")
             r: dict[str, Any] = {"battrace": spawn({**base, "kind": "battrace", "tracemalloc": False,
                                                     "lookups": args.lookups})}
+            if args.rules and backend == "sqlite":
+                log(f"{n:,} events, {backend}: battrace with the compliance engine")
+                r["battrace_rules"] = spawn({**base, "kind": "battrace", "tracemalloc": False, "lookups": 0,
+                                             "rules": True})
             if args.tracemalloc:
                 log(f"{n:,} events, {backend}: battrace with tracemalloc")
                 traced = spawn({**base, "kind": "battrace", "tracemalloc": True, "lookups": 0})
@@ -371,7 +402,8 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": model, "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}
+    return {"nproc": os.cpu_count(), "cpu": model, "python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version,
+            "loadavg_at_start": os.getloadavg()}
 
 
 def log(message: str) -> None:
@@ -382,7 +414,7 @@ def table(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [f"machine: {m['nproc']} CPU, {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}", ""]
     head = (f"{'events':>9} {'db':<10} {'battrace/s':>10} {'bare/s':>9} {'ratio':>6} {'evsrc/s':>8} {'ratio':>6} "
-            f"{'pp p50':>7} {'pp p99':>7} {'pack p99':>8} {'rss MB':>7} {'heap MB':>7} {'rejected':>8}")
+            f"{'rules/s':>8} {'pp p50':>7} {'pp p99':>7} {'pack p99':>8} {'rss MB':>7} {'heap MB':>7} {'rejected':>8}")
     lines += [head, "-" * len(head)]
     for entry in results["sizes"]:
         for backend in ("sqlite", "postgresql"):
@@ -400,12 +432,14 @@ def table(results: dict[str, Any]) -> str:
                 f"{fmt(bare.get('events_per_s'), ',d'):>9} "
                 f"{fmt(r.get('ratio_vs_bare'), '.2f'):>6} {fmt(es.get('events_per_s'), ',d'):>8} "
                 f"{fmt(r.get('ratio_vs_eventsourcing'), '.2f'):>6} "
+                f"{fmt(r.get('battrace_rules', {}).get('events_per_s'), ',d'):>8} "
                 f"{fmt(pp.get('all', {}).get('p50_ms'), '.2f'):>7} {fmt(pp.get('all', {}).get('p99_ms'), '.2f'):>7} "
                 f"{fmt(pp.get('packs', {}).get('p99_ms'), '.2f'):>8} {b['rss_peak_mb']:>7.0f} "
                 f"{fmt(b.get('tracemalloc_peak_mb'), '.0f'):>7} {b['rejected']:>8}"
             )
-    lines += ["", "pp = get_passport latency (ms) on random batteries; pack = random packs; rss = ru_maxrss of the "
-              "ingest process; heap = tracemalloc peak during ingest"]
+    lines += ["", "rules = battrace with the compliance engine as observer; pp = get_passport latency (ms) on random "
+              "batteries; pack = random packs; rss = ru_maxrss of the ingest process; heap = tracemalloc peak "
+              "during ingest"]
     lines += goals(results)
     return "\n".join(lines)
 
@@ -456,11 +490,16 @@ def main(argv: list[str]) -> None:
                         help="where simulated worlds are cached")
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
     parser.add_argument("--no-eventsourcing", dest="eventsourcing", action="store_false")
+    parser.add_argument("--no-rules", dest="rules", action="store_false",
+                        help="skip the extra run with the compliance engine (the platform's observers)")
+    parser.add_argument("--log", help="append each run's result to this JSON Lines file as it ends")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
+    global RESULTS_LOG
+    RESULTS_LOG = Path(args.log) if args.log else None
     results = measure(args)
     print(json.dumps(results, indent=2) if args.json else table(results))
 
