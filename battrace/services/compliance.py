@@ -152,30 +152,36 @@ def _techinfo_filed(
 def evaluate_as_of(store: Store, as_of: date, *, config: RulesConfig | None = None) -> dict[str, Any]:
     """Raise the time-based findings (R04b, R05 idle, R11) as of ``as_of``; resolve covered R11 notices.
 
-    Returns ``{"as_of", "raised": {rule: n}, "resolved": {rule: n}}``.
+    Overdue waits are taken in chunks of :data:`AS_OF_CHUNK`, each chunk in its own write
+    transaction (ingest interleaves with a long sweep; an interrupted sweep resumes where it
+    stopped, since a raised wait is marked). Returns ``{"as_of", "raised": {rule: n},
+    "resolved": {rule: n}}``.
     """
     cfg = config or RulesConfig()
     raised: dict[str, int] = {}
     resolved: dict[str, int] = {}
-    with store.writer() as conn:
+    with store.reader() as conn:
         orgs = store.load_orgs(conn)
-        ctx = AsOf(as_of, cfg, orgs)
-        for kind, deadline in db.timer_groups(conn):
-            rule_id = KINDS.get(kind)
-            if rule_id is None or not cfg.runs(rule_id):
-                continue
-            build = get_rule(rule_id).overdue[kind]
-            limit, unit, _ = limit_of(kind, deadline, cfg)
-            before = start_of_day(overdue_before(as_of, limit, unit))
-            while True:
+        groups = db.timer_groups(conn)
+    ctx = AsOf(as_of, cfg, orgs)
+    for kind, deadline in groups:
+        rule_id = KINDS.get(kind)
+        if rule_id is None or not cfg.runs(rule_id):
+            continue
+        build = get_rule(rule_id).overdue[kind]
+        limit, unit, _ = limit_of(kind, deadline, cfg)
+        before = start_of_day(overdue_before(as_of, limit, unit))
+        while True:
+            with store.writer() as conn:
                 timers = db.overdue_timers(conn, kind, deadline, before, AS_OF_CHUNK)
                 if not timers:
                     break
                 findings = [build(t, due_date(china_date(t.since), limit, unit), ctx) for t in timers]
                 raised[rule_id] = raised.get(rule_id, 0) + db.insert_findings(conn, findings)
                 db.mark_raised(conn, [t.key for t in timers])
-        if cfg.runs("R11"):
-            notices = uncovered(db.load_sales(conn), orgs, as_of)
+    if cfg.runs("R11"):
+        with store.writer() as conn:
+            notices = uncovered(db.load_sales(conn), store.load_orgs(conn), as_of)
             raised["R11"] = db.insert_findings(conn, notices)
             still = {f.dedupe_key for f in notices}
             covered = [k for k in db.open_keys(conn, "R11") if k not in still]
