@@ -37,7 +37,7 @@ from battrace.domain.rules import (
 from battrace.domain.rules.finding import province, start_of_day
 from battrace.domain.rules.r11 import Sales, uncovered
 from battrace.domain.rules.timers import KINDS, Timer, idle, limit_of
-from battrace.errors import ValidationError
+from battrace.errors import NotFound, ValidationError
 from battrace.services.ledger import Accepted, BatchWorld
 from battrace.storage import compliance as db
 from battrace.storage import schema
@@ -248,6 +248,15 @@ def battery_findings(store: Store, code: str, *, state: str | None = None) -> li
         return db.select_findings(conn, limit=1_000_000, offset=0, battery=code, state=state)
 
 
+def get_finding(store: Store, finding_id: int) -> dict[str, Any]:
+    """One finding by id; :class:`~battrace.errors.NotFound` when there is none."""
+    with store.reader() as conn:
+        found = db.select_findings(conn, limit=1, offset=0, finding_id=finding_id)
+    if not found:
+        raise NotFound(f"unknown finding {finding_id}", finding=finding_id)
+    return found[0]
+
+
 def findings_stats(store: Store) -> dict[str, Any]:
     """Counts: ``total``, ``by_state``, and ``{open, resolved}`` per rule, severity and province
     (``440000``; ``unknown`` without a region)."""
@@ -270,6 +279,7 @@ def timers_pending(store: Store) -> dict[str, int]:
 
 
 __all__ = [
-    "ComplianceEngine", "battery_findings", "count_findings", "evaluate_as_of", "findings_stats", "list_findings",
+    "ComplianceEngine", "battery_findings", "count_findings", "evaluate_as_of", "findings_stats", "get_finding",
+    "list_findings",
     "rules_catalogue", "timers_pending",
 ]

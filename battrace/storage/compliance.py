@@ -201,8 +201,11 @@ def filter_findings(
     state: str | None = None,
     severity: str | None = None,
     region_prefix: str | None = None,
+    finding_id: int | None = None,
 ) -> Any:
     conds = []
+    if finding_id is not None:
+        conds.append(F.c.id == finding_id)
     if rule:
         conds.append(F.c.rule == rule)
     if state:

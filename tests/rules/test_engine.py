@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, func, select
 
-from battrace.services.compliance import count_findings, findings_stats, list_findings, rules_catalogue
+from battrace.errors import NotFound, ValidationError
+from battrace.services.compliance import (
+    count_findings,
+    findings_stats,
+    get_finding,
+    list_findings,
+    rules_catalogue,
+)
 from battrace.services.ledger import Accepted, BatchWorld
 from battrace.storage import schema
 from tests import story as s
@@ -124,6 +131,12 @@ def test_list_findings_filters_by_subject_rule_state_and_region(sc: Scenario) ->
     assert [f["id"] for f in page] == [f["id"] for f in list_findings(store)][1:3]
     assert count_findings(store, rule="R04") == len(list_findings(store, rule="R04"))
     assert list_findings(store, state="resolved") == []
+    first = list_findings(store, limit=1)[0]
+    assert get_finding(store, first["id"]) == first
+    with pytest.raises(NotFound):
+        get_finding(store, 10**9)
+    with pytest.raises(ValidationError):
+        list_findings(store, state="closed")
 
 
 def test_findings_stats_count_per_rule_province_and_state(sc: Scenario) -> None:
