@@ -129,6 +129,7 @@ def passport_cmd(
             ("re-made into", ", ".join(p["products"]) or None),
             ("health", f"SOH {health.get('soh')} ({health.get('method') or 'method not given'}, "
                        f"{health.get('tested_at')})" if health else None),
+            ("findings", ", ".join(f"{f['rule']} {f['state']}" for f in p["findings"]) or None),
             ("events / head", f"{p['version']} / {p['head']}"),
         ],
     )

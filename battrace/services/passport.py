@@ -19,6 +19,7 @@ from battrace.domain.lifecycle import evolve_battery
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState
 from battrace.errors import UnknownBattery, UnknownVehicle
+from battrace.services.compliance import battery_findings
 from battrace.storage import schema
 from battrace.storage.store import Store
 
@@ -101,6 +102,7 @@ def get_passport(store: Store, code: str, *, at: datetime | None = None) -> dict
         sources, products = _lineage(store, conn, code, at, rows)
         vehicle = _vehicle_summary(store, conn, state.vin) if state.vin else None
     history = [history_entry(r) for r in rows]
+    findings = battery_findings(store, code) if at is None else []
     return {
         "code": code,
         "parsed": parsed.as_dict(),
@@ -129,6 +131,7 @@ def get_passport(store: Store, code: str, *, at: datetime | None = None) -> dict
         "health": state.health,
         "application": state.application,
         "certification": state.certification,
+        "findings": findings,
         "as_of": at.isoformat() if at else None,
         "version": len(rows),
         "head": rows[-1]["link"] if rows else None,

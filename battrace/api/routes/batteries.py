@@ -36,17 +36,8 @@ def battery(
     if tier == PUBLIC:
         return public_view(passport)
     audit(platform.store, caller, "battery.read", code, True, tier, platform.now())
-    findings = _findings_of(platform, code)
-    return {**passport, "tier": tier, "findings": findings, "health_summary": health_summary(passport),
+    return {**passport, "tier": tier, "health_summary": health_summary(passport),
             "alarms": list_alarms(platform.store, battery=code, until=at, limit=50)}
-
-
-def _findings_of(platform: PlatformDep, code: str) -> list[dict[str, Any]]:
-    try:
-        from battrace.services.compliance import list_findings
-    except ImportError:  # pragma: no cover - the compliance engine is optional at import time
-        return []
-    return list(list_findings(platform.store, battery=code))
 
 
 @router.get("/batteries/{code}/history", summary="A battery's event history with hashes")
