@@ -132,3 +132,62 @@ def findings(t: Translator, matrix: Mapping[str, Any], *, top: int = 15) -> dict
         "yAxis": {"type": "value", "minInterval": 1},
         "series": series,
     }
+
+
+FORECAST_PROVINCES = 8
+OTHER_COLOUR = "#94a3b8"
+TOTAL_COLOUR = "#0f172a"
+REFERENCE_COLOUR = "#dc2626"
+
+
+def forecast(t: Translator, data: Mapping[str, Any], *, top: int = FORECAST_PROVINCES) -> dict[str, Any]:
+    """Expected retirements per year: a stacked bar per province (the ``top`` provinces with the most,
+    the rest as one), the total as a line, and a dashed mark at each year with a published figure.
+
+    ``data`` is :func:`battrace.services.forecast.retirement_forecast`'s result. The published figures
+    are in kilotonnes of all waste batteries, far above a ledger's vehicle retirements, so they are
+    marked at their year (and compared in the table under the chart) rather than drawn on the packs axis.
+    """
+    years = [str(y) for y in data["years"]]
+    series_of: Mapping[str, list[float]] = data["series"]
+    ranked = sorted(series_of, key=lambda p: (-sum(series_of[p]), p))
+    shown, rest = ranked[:top], ranked[top:]
+    if len(rest) == 1:  # one province more reads better than "other provinces"
+        shown, rest = ranked, []
+
+    def name(p: str) -> str:
+        return t("chart.forecast_unplaced") if p == "unknown" else t.vocab("province", p)
+
+    bar = {"type": "bar", "stack": "forecast", "barMaxWidth": 28, "emphasis": {"focus": "series"}}
+    series: list[dict[str, Any]] = [
+        {**bar, "name": name(p), "itemStyle": {"color": PALETTE[i % len(PALETTE)]}, "data": list(series_of[p])}
+        for i, p in enumerate(shown)
+    ]
+    if rest:
+        other = [round(sum(series_of[p][k] for p in rest), 1) for k in range(len(years))]
+        series.append({**bar, "name": t("chart.forecast_other"), "itemStyle": {"color": OTHER_COLOUR}, "data": other})
+    national = data["scope"]["national"]
+    marks = [{"xAxis": str(c["year"]), "name": str(c["year"]),
+              "label": {"formatter": t("chart.forecast_mark", year=c["year"], kt=f"{c['reference_kt']:,.0f}")}}
+             for c in data["checks"] if str(c["year"]) in years]
+    total: dict[str, Any] = {
+        "type": "line", "name": t("chart.forecast_national" if national else "chart.forecast_total"),
+        "data": [point["expected"] for point in data["national"]], "z": 5, "symbol": "circle", "symbolSize": 5,
+        "itemStyle": {"color": TOTAL_COLOUR}, "lineStyle": {"width": 2},
+    }
+    if marks:
+        total["markLine"] = {
+            "silent": True, "symbol": "none", "data": marks,
+            "lineStyle": {"color": REFERENCE_COLOUR, "type": "dashed", "width": 1.5},
+            "label": {"position": "end", "color": REFERENCE_COLOUR, "fontSize": 11},
+        }
+    series.append(total)
+    return {
+        **_base(t),
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}, "confine": True},
+        "legend": {"type": "scroll", "top": 0},
+        "grid": {**GRID, "top": 64 if marks else 48, "bottom": 16},
+        "xAxis": {"type": "category", "data": years, "axisTick": {"alignWithLabel": True}},
+        "yAxis": {"type": "value", "name": t("chart.forecast_axis"), "minInterval": 1},
+        "series": series,
+    }

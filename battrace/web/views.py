@@ -7,15 +7,15 @@ tier (:func:`battrace.domain.access.public_view` for the public).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from battrace.domain.codes import BatteryCode, find_code, parse_code
 from battrace.domain.orgs import Org
-from battrace.errors import BattraceError, InvalidCode
-from battrace.web.i18n import Translator
+from battrace.errors import InvalidCode
+from battrace.web.i18n import VOCABULARY, Translator
 from battrace.web.templating import fmt_number, fmt_percent, fmt_time
 
 STAGES = ("produced", "vehicle", "retired", "utilised")
@@ -288,23 +288,107 @@ def lineage(p: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def health(t: Translator, p: Mapping[str, Any], orgs: Mapping[str, Org]) -> dict[str, Any] | None:
-    h = p.get("health")
-    if not h or h.get("soh") is None:
-        return None
-    rows = [(t("health.measured_capacity"), _unit(h.get("measured_capacity_ah"), "Ah")),
-            (t("health.resistance"), _unit(h.get("internal_resistance_mohm"), "mΩ")),
-            (t("health.method"), t.vocab("method", h.get("method"))),
-            (t("health.tested_at"), fmt_time(h.get("tested_at"), date_only=True)),
-            (t("health.tested_by"), _org_name(orgs, h.get("tested_by")))]
-    grading = None
-    try:
-        from battrace.domain.grading import grade
+def money(t: Translator, value: Any) -> str:
+    """An amount in CNY, whole yuan."""
+    return "—" if value is None else t("money.cny", amount=f"{round(float(value)):,}")
 
-        decision = grade(float(h["soh"]), h.get("method") or "gbt34015", str(p.get("chemistry") or ""))
-        grading = t.pick(decision.reason_zh, decision.reason_en)
-    except (BattraceError, ValueError):
-        grading = None
-    soh = float(h["soh"])
-    return {"soh": soh, "soh_text": fmt_percent(soh), "bar": max(0.0, min(soh, 1.0)) * 100,
-            "ok": soh >= 0.8, "rows": rows, "grading": grading}
+
+def health(t: Translator, p: Mapping[str, Any], summary: Mapping[str, Any],
+           orgs: Mapping[str, Org]) -> dict[str, Any] | None:
+    """The health card: the latest SOH (interval for a pulse estimate), grade, grading decision and
+    residual value, from :func:`battrace.services.health.health_summary` of the full passport."""
+    h = p.get("health") or {}
+    if not summary.get("tested") or summary.get("soh") is None:
+        return None
+    soh = float(summary["soh"])
+    method = summary.get("method") or h.get("method")
+    rows = [(t("health.method"), t.vocab("method", method)),
+            (t("health.tested_at"), fmt_time(summary.get("tested_at") or h.get("tested_at"), date_only=True)),
+            (t("health.tested_by"), _org_name(orgs, summary.get("tested_by") or h.get("tested_by"))),
+            (t("health.measured_capacity"), _unit(h.get("measured_capacity_ah"), "Ah")),
+            (t("health.resistance"), _unit(h.get("internal_resistance_mohm"), "mΩ"))]
+    low, high = summary.get("soh_low"), summary.get("soh_high")
+    interval = (t("health.interval", low=fmt_percent(low), high=fmt_percent(high))
+                if method == "pulse" and low is not None and high is not None else None)
+    return {
+        "soh": soh, "soh_text": fmt_percent(soh), "bar": max(0.0, min(soh, 1.0)) * 100, "ok": soh >= 0.8,
+        "interval": interval, "grade": summary.get("grade"), "rows": rows,
+        "decision": _decision(t, summary.get("decision")),
+        "value": _value(t, summary.get("value")),
+        "error": t("health.summary_error") if summary.get("error") else None,
+    }
+
+
+def _decision(t: Translator, d: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not d:
+        return None
+    used = fmt_percent(d.get("soh_used"))
+    lower_bound = d.get("method") == "pulse"
+    return {
+        "path": d["path"], "label": t.vocab("path", d["path"]),
+        "applications": [t.vocab("application", a) for a in d.get("applications") or ()],
+        "judged_on": t("health.judged_on_low" if lower_bound else "health.judged_on", soh=used),
+        "reason": t.pick(d.get("reason_zh"), d.get("reason_en")),
+    }
+
+
+def _value(t: Translator, v: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not v:
+        return None
+    material = v.get("material_value_cny")
+    reuse = money(t, v.get("reuse_value_cny"))
+    return {
+        "material": money(t, material) if material is not None else t("health.no_materials"),
+        "reuse": reuse if v.get("reuse_allowed") else t("health.reuse_not_allowed", amount=reuse),
+        "better": v.get("better_path"), "better_label": t.vocab("path", v.get("better_path")),
+        "residual": money(t, v.get("residual_value_cny")),
+        "note": t("health.value_note", date=v.get("prices_as_of") or "—"),
+    }
+
+
+# -- alarms -----------------------------------------------------------------------------------
+
+
+def _evidence_value(t: Translator, key: str, value: Any) -> str:
+    sep = "、" if t.lang == "zh" else ", "
+    if key == "flags":
+        return sep.join(t.vocab("alarm_flag", f) for f in value or ())
+    if key == "other_hazards_24h":
+        return sep.join(t.vocab("hazard", h) for h in value or ())
+    if key == "last_frame_at":
+        return fmt_time(value)
+    if key == "voltage_drop" and isinstance(value, int | float):
+        return fmt_percent(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(_evidence_value(t, "", v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "—" if value is None else str(value)
+
+
+#: Evidence fields the alarm's own columns already show.
+_EVIDENCE_SHOWN = {"alarm_level", "alarm_flags"}
+#: Evidence in the catalogue's order (the measured figure before its limit); unknown fields last.
+_EVIDENCE_ORDER = {key: n for n, key in enumerate(VOCABULARY["evidence"])}
+
+
+def _evidence_rank(key: str) -> tuple[int, str]:
+    return _EVIDENCE_ORDER.get(key, len(_EVIDENCE_ORDER)), key
+
+
+def alarm_rows(t: Translator, alarms: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Stored alarms (:func:`battrace.services.telemetry.list_alarms`, newest first) for the page."""
+    rows = []
+    for a in alarms:
+        evidence = a.get("evidence") or {}
+        rows.append({
+            "level": a["level"], "level_label": t("alarms.level_n", n=a["level"]),
+            "hazard": t.vocab("hazard", a["hazard"]),
+            "first_at": fmt_time(a["first_at"]), "last_at": fmt_time(a["last_at"]),
+            "response": a["response"], "response_label": t.vocab("response", a["response"]),
+            "respond_by": fmt_time(a["respond_by"]),
+            "evidence": [f"{t.vocab('evidence', k)} {_evidence_value(t, k, v)}"
+                         for k, v in sorted(evidence.items(), key=lambda kv: _evidence_rank(kv[0]))
+                         if k not in _EVIDENCE_SHOWN and v not in (None, [], "")],
+        })
+    return rows

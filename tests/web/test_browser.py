@@ -16,14 +16,14 @@ import pytest
 
 from tests import story as s
 from tests.web.conftest import SCREENSHOTS
-from tests.web.world import World
+from tests.web.world import World, raise_alarms
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CHARTS = ("chart-by-state", "chart-retirements", "chart-flows", "chart-findings")
+CHARTS = ("chart-by-state", "chart-retirements", "chart-forecast", "chart-flows", "chart-findings")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +61,12 @@ def shoot(pg: Any, name: str) -> None:
     pg.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def shoot_part(pg: Any, selector: str, name: str) -> None:
+    """A screenshot of one part of the page (to read a chart or a card at full size)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.locator(selector).screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
 def sign_in(pg: Any, key: str, next_url: str) -> None:
     pg.goto(f"/login?next={next_url}")
     pg.fill("#key", key)
@@ -79,15 +85,25 @@ def test_the_dashboard_renders_its_charts(page: Any, big_world: World) -> None:
         assert series and all(n > 0 for _, n in series), (chart, series)
     kinds = page.evaluate("() => Array.from(document.querySelectorAll('[data-chart]'))"
                           ".map(el => echarts.getInstanceByDom(el).getOption().series[0].type)")
-    assert kinds == ["pie", "bar", "sankey", "bar"]
-    assert page.get_attribute("html", "data-charts") == "4"
+    assert kinds == ["pie", "bar", "bar", "sankey", "bar"]
+    assert page.get_attribute("html", "data-charts") == "5"
+    forecast = page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('chart-forecast')).getOption().series"
+        ".map(s => [s.type, s.stack || null, (s.data || []).length, ((s.markLine || {}).data || []).length])")
+    years = len(page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('chart-forecast')).getOption().xAxis[0].data"))
+    *bars, line = forecast
+    assert len(bars) > 3 and all(b == ["bar", "forecast", years, 0] for b in bars), forecast
+    assert line == ["line", None, years, 2], forecast  # the total, marked at 2025 and 2030
     page.wait_for_timeout(800)  # let the entry animations finish for the screenshot
     shoot(page, "dashboard-zh")
+    shoot_part(page, "#forecast", "dashboard-forecast-zh")
     page.click("#lang-en")
     page.wait_for_selector("#chart-flows[data-ready]")
     assert page.inner_text("h1") == "Regulator dashboard"
     page.wait_for_timeout(800)
     shoot(page, "dashboard-en")
+    shoot_part(page, "#forecast", "dashboard-forecast-en")
 
 
 def test_a_code_search_opens_the_battery_page(page: Any) -> None:
@@ -107,15 +123,21 @@ def test_a_code_search_opens_the_battery_page(page: Any) -> None:
     shoot(page, "lookup-invalid")
 
 
-def test_a_participant_sees_the_full_timeline_and_lineage(page: Any, big_world: World) -> None:
+def test_a_participant_sees_the_full_timeline_lineage_health_and_alarms(page: Any, big_world: World) -> None:
+    raise_alarms(big_world.platform, s.PACK)
     sign_in(page, big_world.keys["holder"], "/console")
     page.goto(f"/b/{s.PACK}")
     assert page.locator("#timeline .timeline > li").count() >= 10
+    assert page.locator("#alarms-table tbody tr").count() == 3
+    assert "立即停止使用" in page.inner_text("#alarms-table tbody tr >> nth=0")
+    assert "梯次利用候选" in page.inner_text("#health-decision") and page.is_visible("#health-value")
     page.click(f"#lineage a[href='/b/{s.MODULES[0]}']")
     page.wait_for_url(f"**/b/{s.MODULES[0]}")
     assert s.MODULES[0] in page.inner_text("#battery-code")
     page.goto(f"/b/{s.PACK}")
     shoot(page, "battery-participant")
+    shoot_part(page, "#alarms", "battery-alarms")
+    shoot_part(page, "#health", "battery-health")
 
 
 def test_the_language_switch_works_both_ways(page: Any) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from battrace.services.oversight import data_version
+from battrace.storage.store import Store
 from battrace.web.cache import VersionedCache
 from tests import story as s
 from tests.web.conftest import Web
@@ -51,3 +56,25 @@ def test_the_dashboard_shows_new_data_at_once(web: Web) -> None:
     misses = cache.misses
     web.client.get("/dashboard")
     assert cache.misses == misses + 1
+
+
+def test_the_forecast_is_cached_with_the_other_dashboard_data(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    from battrace.web.pages import dashboard
+
+    calls: list[str] = []
+    real = dashboard.retirement_forecast
+
+    def counted(store: Store, *, region_prefix: str = "") -> dict[str, Any]:
+        calls.append(region_prefix)
+        return real(store, region_prefix=region_prefix)
+
+    monkeypatch.setattr(dashboard, "retirement_forecast", counted)
+    web.login("regulator")
+    for _ in range(2):
+        assert "chart-forecast-data" in web.client.get("/dashboard").text
+    assert calls == ["44"]  # the regulator's jurisdiction, computed once for this data version
+    event = s.ev(952, "battery.produced", s.BATTERY_MAKER, "2026-11-20T09:00:00+08:00", battery=s.code("P", 952),
+                 **s.FIG)
+    web.world.platform.ledger.ingest([(1, event)])
+    web.client.get("/dashboard")
+    assert calls == ["44", "44"]  # new data: computed again

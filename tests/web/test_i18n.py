@@ -63,3 +63,17 @@ def test_every_finding_rule_and_error_code_is_translated() -> None:
     classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.BattraceError)]
     codes = {c.code for c in classes}
     assert codes <= set(VOCABULARY["error"])
+
+
+def test_every_alarm_hazard_response_flag_and_grading_term_is_translated() -> None:
+    from battrace.domain.alarms import ALARM_FLAG_BITS, HAZARDS_45688, RESPONSES, THERMAL_RUNAWAY
+    from battrace.domain.grading import APPLICATIONS, RECYCLE, REUSE
+
+    hazards = {*HAZARDS_45688, THERMAL_RUNAWAY, *(f"bms_level_{n}" for n in RESPONSES)}
+    assert hazards <= set(VOCABULARY["hazard"])
+    assert set(RESPONSES.values()) <= set(VOCABULARY["response"])
+    assert set(ALARM_FLAG_BITS) <= set(VOCABULARY["alarm_flag"])
+    assert set(APPLICATIONS) <= set(VOCABULARY["application"])
+    assert {REUSE, RECYCLE} == set(VOCABULARY["path"])
+    assert Translator("zh").vocab("response", "stop_at_once") == "立即停止使用"
+    assert Translator("en").vocab("response", "within_1_day") == "repair within 1 day"

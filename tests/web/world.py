@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from battrace.clock import CHINA
 from battrace.config import Settings
 from battrace.interop.jsonl import read_jsonl
 from battrace.services.access import create_key
@@ -16,6 +17,7 @@ from battrace.services.compliance import evaluate_as_of
 from battrace.services.orgs import import_orgs
 from battrace.services.platform import Platform
 from battrace.services.simulate import SimulationParams, simulate
+from battrace.services.telemetry import telemetry_for
 from tests import story as s
 from tests.api.conftest import FAR_REGULATOR, NATIONAL_REGULATOR, NOW
 
@@ -62,3 +64,31 @@ def build_world(db_url: str, *, packs: int = 0, work: Path | None = None) -> Wor
     assert report.accepted == len(s.story()), report.as_dict()["rejections"]
     evaluate_as_of(platform.store, SIM_END)
     return World(platform, keys, summary)
+
+
+#: When the synthetic BMS frames of :func:`raise_alarms` start (before the world's clock, :data:`NOW`).
+ALARM_T0 = datetime(2026, 11, 20, 10, 0, tzinfo=CHINA)
+
+
+def _frame(code: str, sec: float, **fields: object) -> dict[str, object]:
+    """A healthy pack frame ``sec`` seconds after :data:`ALARM_T0` (discharging at 20 A), with overrides."""
+    f: dict[str, object] = {"battery": code, "time": (ALARM_T0 + timedelta(seconds=sec)).isoformat(), "soc": 60.0,
+                            "voltage": 355.2, "current": 20.0, "cell_voltages": [3.7] * 96,
+                            "temperatures": [30.0] * 16, "insulation_kohm": 5000.0}
+    f.update(fields)
+    return f
+
+
+def raise_alarms(platform: Platform, code: str) -> list[dict[str, object]]:
+    """Three alarm episodes on ``code`` through the platform's telemetry service, one of each level:
+    over-temperature (level 1, repair within 7 days), a cell under-voltage a minute later (level 2: a
+    second hazard within 24 h, within 1 day) and a thermal runaway (level 3, stop at once)."""
+    frames = [_frame(code, 0, temperatures=[30.0] * 15 + [61.0]),
+              _frame(code, 60, cell_voltages=[3.7] * 10 + [1.7] + [3.7] * 85)]
+    frames += [_frame(code, 1000 + k, temperatures=[30.0] * 15 + [30.0 + 2 * k], voltage=v)
+               for k, v in enumerate((355.2, 340.0, 320.0, 290.0, 250.0))]
+    report = telemetry_for(platform).ingest(frames, source="test")
+    assert report.rejected == 0, report.rejections
+    assert [a["hazard"] for a in report.alarms] == ["over_temperature", "cell_under_voltage_discharging",
+                                                    "thermal_runaway"], report.alarms
+    return report.alarms

@@ -10,14 +10,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from battrace.domain.access import RETIRED_STATES, region_prefix
+from battrace.errors import BattraceError
 from battrace.services.compliance import count_findings, list_findings
 from battrace.services.flows import Flow, flow_totals, list_flows
+from battrace.services.forecast import retirement_forecast
 from battrace.services.oversight import data_version, findings_matrix, reporting_league
 from battrace.services.stats import get_stats
 from battrace.storage.store import Store
 from battrace.web import charts
 from battrace.web.cache import cache_of
-from battrace.web.i18n import Translator
+from battrace.web.i18n import MESSAGES, Translator
 from battrace.web.pages.auth import login_page
 from battrace.web.session import platform_of
 from battrace.web.templating import frame, redirect, render
@@ -45,6 +47,18 @@ def _retired_recently(per_month: dict[str, int], now: datetime) -> int:
     return sum(n for month, n in per_month.items() if first < month <= last)
 
 
+def _forecast_checks(t: Translator, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The forecast against each published national figure, in words."""
+    rows = []
+    for c in checks:
+        kt = f"{c['reference_kt']:,.0f}"
+        key = f"forecast.ref_{c['year']}"
+        rows.append({"year": c["year"], "packs": c["forecast_packs"], "kt": c["forecast_kt"],
+                     "published": t(key, kt=kt) if key in MESSAGES else t("forecast.ref", kt=kt),
+                     "ratio": c["ratio"]})
+    return rows
+
+
 def _overdue(t: Translator, items: list[dict[str, Any]], orgs: dict[str, str], now: datetime) -> list[dict[str, Any]]:
     rows = []
     for f in sorted(items, key=lambda f: f.get("due_at") or "")[:OVERDUE_SHOWN]:
@@ -70,10 +84,21 @@ class DashboardData:
     open_total: int
     league: list[dict[str, Any]]
     league_total: int
+    #: :func:`retirement_forecast` for the scope (default life), or why it could not be made.
+    forecast: dict[str, Any] | None = None
+    forecast_error: str | None = None
+
+
+def _forecast(store: Store, prefix: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        return retirement_forecast(store, region_prefix=prefix), None
+    except BattraceError as exc:  # e.g. installation years out of the forecast's range: say so, keep the page
+        return None, exc.message
 
 
 def gather(store: Store, jurisdiction: str | None, *, worst_first: bool) -> DashboardData:
     prefix = (region_prefix(jurisdiction) if jurisdiction else "") or None
+    forecast, forecast_error = _forecast(store, prefix or "")
     ranked, ranked_total = reporting_league(store, jurisdiction=jurisdiction, worst_first=worst_first,
                                            min_events=LEAGUE_MIN_EVENTS, limit=LEAGUE_SHOWN)
     return DashboardData(
@@ -85,6 +110,8 @@ def gather(store: Store, jurisdiction: str | None, *, worst_first: bool) -> Dash
         open_total=count_findings(store, state="open", region_prefix=prefix),
         league=[r.as_dict() for r in ranked],
         league_total=ranked_total,
+        forecast=forecast,
+        forecast_error=forecast_error,
     )
 
 
@@ -118,9 +145,12 @@ def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|be
         "retirements": charts.retirements(t, per_month) if per_month else None,
         "flows": charts.flows(t, data.flows) if data.flows else None,
         "findings": charts.findings(t, data.matrix) if data.matrix["provinces"] else None,
+        "forecast": charts.forecast(t, data.forecast) if data.forecast and data.forecast["years"] else None,
     }
     return render(
         fr, "dashboard.html", scope=_scope_name(t, jurisdiction), now=now, kpis=kpis, charts=chart_options,
         overdue=_overdue(t, data.overdue, org_names, now), overdue_total=data.overdue_total,
         league=data.league, league_total=data.league_total, league_order=league, league_min=LEAGUE_MIN_EVENTS,
+        forecast=data.forecast, forecast_error=data.forecast_error,
+        forecast_checks=_forecast_checks(t, data.forecast["checks"]) if data.forecast else [],
     )

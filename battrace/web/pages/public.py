@@ -15,13 +15,17 @@ from battrace.errors import UnknownBattery
 from battrace.interop.carriers import ERROR_LEVEL, label_svg, public_url
 from battrace.services.access import audit, battery_tier
 from battrace.services.compliance import battery_findings
+from battrace.services.health import health_summary
 from battrace.services.interop import public_base_url
 from battrace.services.passport import get_passport
+from battrace.services.telemetry import list_alarms
 from battrace.web import views
 from battrace.web.session import platform_of
 from battrace.web.templating import frame, redirect, render
 
 router = APIRouter(include_in_schema=False)
+#: The newest alarms a battery page lists (as the API's digital ID).
+ALARMS_SHOWN = 50
 
 
 @router.get("/", name="web_index")
@@ -70,16 +74,20 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
     if tier == PUBLIC:
         context.update(identity=views.identity_rows(fr.t, view, full=False, orgs={}),
                        timeline=views.public_timeline(fr.t, view), lineage=None, health=None, findings=None,
-                       vehicle=None)
+                       vehicle=None, alarms=None, alarms_more=False)
         return render(fr, "battery.html", **context)
     audit(platform.store, fr.caller, "battery.read", code, True, tier, platform.now())
     with platform.store.reader() as conn:
         orgs = platform.store.load_orgs(conn)
+    alarms = list_alarms(platform.store, battery=code, limit=ALARMS_SHOWN + 1)  # newest first
     context.update(
         identity=views.identity_rows(fr.t, passport, full=True, orgs=orgs),
         timeline=views.full_timeline(fr.t, passport["history"], orgs, code),
         lineage=views.lineage(passport),
-        health=views.health(fr.t, passport, orgs),
+        health=views.health(fr.t, passport, health_summary(passport), orgs),
+        alarms=views.alarm_rows(fr.t, alarms[:ALARMS_SHOWN]),
+        alarms_more=len(alarms) > ALARMS_SHOWN,
+        alarms_shown=ALARMS_SHOWN,
         findings=battery_findings(platform.store, code),
         vehicle=passport.get("vehicle"),
         passport=passport,
