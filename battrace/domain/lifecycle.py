@@ -35,7 +35,8 @@ def new_battery(code: str, event: Event, **extra: Any) -> BatteryState:
 
 def _waste(s: BatteryState, at: str, custodian: str, **changes: Any) -> BatteryState:
     return replace(
-        s, state="waste", waste=True, waste_since=s.waste_since or at, custodian=custodian, vin=None, **changes
+        s, state="waste", waste=True, waste_since=s.waste_since or at, custodian=custodian, vin=None,
+        last_event_at=at, **changes
     )
 
 
@@ -61,45 +62,46 @@ def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatterySt
                 sources=tuple(f["sources"]), last_event_at=at, **figures,
             )
         raise ValueError(f"{t} cannot start the stream of {code}")
-    s = replace(s, last_event_at=at)
+    # Every branch returns one copy of ``s`` with ``last_event_at`` and its own changes.
     if t in ("battery.produced", "battery.assembled"):
         if code != f["battery"]:  # a component placed into the parent
-            return replace(s, state="assembled", parent=f["battery"])
-        return s
+            return replace(s, last_event_at=at, state="assembled", parent=f["battery"])
+        return replace(s, last_event_at=at)
     if t == "vehicle.certified":
-        return replace(s, state="installed", vin=f["vin"], last_vin=f["vin"])
+        return replace(s, last_event_at=at, state="installed", vin=f["vin"], last_vin=f["vin"])
     if t == "vehicle.sold":
-        return replace(s, state="in_service") if s.state == "installed" else s
+        return replace(s, last_event_at=at, **({"state": "in_service"} if s.state == "installed" else {}))
     if t == "battery.swapped":
         if code == f["removed"]:
-            return replace(s, state="swap_stock", custodian=who, vin=None)
-        return replace(s, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=None)
+            return replace(s, last_event_at=at, state="swap_stock", custodian=who, vin=None)
+        return replace(s, last_event_at=at, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=None)
     if t == "battery.replaced":
         if code == f["removed"]:
             return _waste(s, at, who)
-        return replace(s, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=None)
+        return replace(s, last_event_at=at, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=None)
     if t == "battery.repaired":
         if code == f["battery"]:
-            return s
+            return replace(s, last_event_at=at)
         for item in f.get("components_replaced") or ():
             if code == item["removed"]:
                 return _waste(s, at, who, parent=None)
             if code == item["installed"]:
-                return replace(s, state="assembled", parent=f["battery"])
-        return s
+                return replace(s, last_event_at=at, state="assembled", parent=f["battery"])
+        return replace(s, last_event_at=at)
     if t == "vehicle.scrapped":
-        return replace(s, custodian=who)
+        return replace(s, last_event_at=at, custodian=who)
     if t == "battery.removed":
         return _waste(s, at, who)
     if t == "battery.handed_over":
-        return replace(s, state="in_transit", prior_state=s.state, pending_to=f["to"])
+        return replace(s, last_event_at=at, state="in_transit", prior_state=s.state, pending_to=f["to"])
     if t == "battery.received":
         if s.prior_state == "swap_stock":
             # A swap pack handed to another organisation leaves the swap network for good: it is
             # received as a waste battery (operators move stock between their own stations without
             # a hand-over).
             return _waste(s, at, who, prior_state=None, pending_to=None)
-        return replace(s, state=s.prior_state or "waste", prior_state=None, pending_to=None, custodian=who)
+        return replace(s, last_event_at=at, state=s.prior_state or "waste", prior_state=None, pending_to=None,
+                       custodian=who)
     if t == "battery.tested":
         health = {
             "soh": f["soh"],
@@ -109,19 +111,19 @@ def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatterySt
             "tested_at": at,
             "tested_by": who,
         }
-        return replace(s, health=health)
+        return replace(s, last_event_at=at, health=health)
     if t == "battery.remanufactured":
-        return replace(s, state="remade")
+        return replace(s, last_event_at=at, state="remade")
     if t == "product.delivered":
-        return replace(s, state="in_service", application=f["application"])
+        return replace(s, last_event_at=at, state="in_service", application=f["application"])
     if t == "battery.dismantled":
         if code == f["battery"]:
-            return replace(s, state="dismantled")
+            return replace(s, last_event_at=at, state="dismantled")
         return _waste(s, at, who, parent=None)
     if t == "battery.recycled":
-        return replace(s, state="recycled")
+        return replace(s, last_event_at=at, state="recycled")
     if t == "battery.reported_missing":
-        return replace(s, state="missing")
+        return replace(s, last_event_at=at, state="missing")
     raise ValueError(f"{t} does not change battery {code}")
 
 
