@@ -15,7 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -187,7 +187,7 @@ class Store:
         So another process's import is seen at the next read, as before.
         """
         o = schema.orgs
-        stamp = tuple(conn.execute(select(func.count(), func.max(o.c.updated_at))).one())
+        stamp = tuple(conn.exec_driver_sql("SELECT count(*), max(updated_at) FROM orgs").one())
         cached = self._orgs
         if cached is None or cached[0] != stamp:
             orgs = {row.credit_code: parse_org(json.loads(row.doc))
@@ -207,7 +207,7 @@ class Store:
     # -- the log ------------------------------------------------------------------------------
 
     def max_seq(self, conn: Connection) -> int:
-        return int(conn.execute(select(func.coalesce(func.max(schema.events.c.seq), 0))).scalar_one())
+        return int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM events").scalar_one())
 
     def find_events(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Stored bodies of the given ``(reporter, event_id)`` pairs."""
