@@ -148,7 +148,24 @@ class Store:
                     if row[i] is not None:
                         row[i] = row[i].astimezone(UTC).strftime(_SQLITE_TIME)
                 params[k] = tuple(row)
+        if not key and self.dialect == "postgresql":
+            self._copy(conn, table, params)
+            return
         conn.exec_driver_sql(sql, params)
+
+    def _copy(self, conn: Connection, table: Table, params: list[Any]) -> None:
+        """PostgreSQL's COPY for plain appends (the log): several times cheaper for the server than
+        INSERT per row, in the same transaction; driver errors are mapped as for any statement."""
+        sql = f"COPY {table.name} ({', '.join(c.name for c in table.columns)}) FROM STDIN"
+        raw: Any = conn.connection.driver_connection
+        try:
+            with raw.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in params:
+                    copy.write_row(row)
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] != "psycopg":
+                raise
+            raise DBAPIError(sql, None, exc) from None
 
     @property
     def _mark(self) -> str:
@@ -157,6 +174,25 @@ class Store:
 
     def _marks(self, n: int) -> str:
         return ", ".join([self._mark] * n)
+
+    def _lookup(self, table: str, key: str, columns: str, values: list[str], *, reporter: str | None = None
+                ) -> tuple[str, tuple[Any, ...]]:
+        """Driver SQL selecting ``columns`` of the rows of ``table`` whose ``key`` is in ``values``
+        (and, for the log, whose reporter is ``reporter``), by index lookups.
+
+        PostgreSQL joins an unnested array parameter to the table: a plain ``IN``/``ANY`` list was
+        planned as a sequential scan while the table grew faster than its statistics (0.2-0.3 s a
+        batch at 100k events); the join is planned as a nested loop over the unique index.
+        """
+        where = "" if reporter is None else " AND t.reporter = {mark}"
+        if self.dialect == "postgresql":
+            cols = ", ".join(f"t.{c.strip()}" for c in columns.split(","))
+            sql = (f"SELECT {cols} FROM unnest(%s::text[]) AS k(v) JOIN {table} t ON t.{key} = k.v"
+                   + where.format(mark="%s"))
+            return sql, (values,) if reporter is None else (values, reporter)
+        sql = (f"SELECT {columns} FROM {table} t WHERE t.{key} IN ({self._marks(len(values))})"
+               + where.format(mark="?"))
+        return sql, (*values,) if reporter is None else (*values, reporter)
 
     def _bulk_sql(self, table: Table, key: tuple[str, ...]) -> tuple[str, Callable[[Any], Any], list[int]]:
         cache_key = (table.name, key)
@@ -217,9 +253,8 @@ class Store:
             by_reporter.setdefault(reporter, []).append(event_id)
         for reporter, ids in by_reporter.items():
             for chunk in _chunks(ids, 900):
-                sql = (f"SELECT event_id, body FROM events WHERE reporter = {self._mark} "
-                       f"AND event_id IN ({self._marks(len(chunk))})")
-                for event_id, body in conn.exec_driver_sql(sql, (reporter, *chunk)):
+                sql, params = self._lookup("events", "event_id", "event_id, body", chunk, reporter=reporter)
+                for event_id, body in conn.exec_driver_sql(sql, params):
                     out[(reporter, event_id)] = body
         return out
 
@@ -246,8 +281,8 @@ class Store:
     def get_batteries(self, conn: Connection, codes: Iterable[str]) -> dict[str, tuple[BatteryState, int, str]]:
         out: dict[str, tuple[BatteryState, int, str]] = {}
         for chunk in _chunks(list(codes), 500):  # driver SQL: the ingest hot path (no expanding-IN rendering)
-            sql = f"SELECT code, doc, version, head FROM batteries WHERE code IN ({self._marks(len(chunk))})"
-            for code, doc, version, head in conn.exec_driver_sql(sql, tuple(chunk)):
+            sql, params = self._lookup("batteries", "code", "code, doc, version, head", chunk)
+            for code, doc, version, head in conn.exec_driver_sql(sql, params):
                 out[code] = (BatteryState.from_dict(json.loads(doc)), version, head)
         return out
 
