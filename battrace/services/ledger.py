@@ -34,6 +34,8 @@ from battrace.storage.store import GENESIS, Store
 #: How far ahead of the platform's clock an ``occurred_at`` may lie (clock skew).
 FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_BATCH = 2000
+#: An ingest that appends at least this many events refreshes the database's planner statistics.
+BULK_LOAD = 50_000
 
 
 def time_text(moment: datetime) -> str:
@@ -249,6 +251,8 @@ class Ledger:
                         report.tally[o.status] = report.tally.get(o.status, 0) + 1
             if progress:
                 progress(len(batch))
+        if report.accepted >= BULK_LOAD:
+            self.store.refresh_statistics()
         return report
 
     def _parse(self, line: int | None, raw: Any, import_history: bool, now: datetime) -> tuple[Event, datetime]:

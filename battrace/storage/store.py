@@ -276,6 +276,16 @@ class Store:
         self.bulk(conn, schema.lineage, lineage)
         self.bulk(conn, schema.techinfo, techinfo, ["stream"])
 
+    def refresh_statistics(self) -> None:
+        """After a bulk load, let PostgreSQL's planner see the new size of the log and the read
+        models at once (``ANALYZE``) rather than when autovacuum gets to it. Until then the fresh
+        tables' default estimates made a passport lookup start parallel workers: 25 ms instead of
+        2 ms at 10^6 events. SQLite plans without statistics: nothing to do."""
+        if self.dialect != "postgresql":
+            return
+        with self.writer() as conn:
+            conn.exec_driver_sql(f"ANALYZE {', '.join((*schema.LOG_TABLES, *schema.READ_MODELS))}")
+
     # -- read models --------------------------------------------------------------------------
 
     def get_batteries(self, conn: Connection, codes: Iterable[str]) -> dict[str, tuple[BatteryState, int, str]]:
