@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from battrace.cli.context import state
 from battrace.cli.output import console, err_console, print_fields, print_json, print_table
-from battrace.domain.events import parse_time
+from battrace.domain.events import parse_moment
 from battrace.errors import BattraceError, InvalidEvent
 from battrace.interop.jsonl import read_jsonl
 from battrace.services.passport import get_history, get_passport, get_vehicle
@@ -90,22 +90,23 @@ def _read_items(file: Path, fmt: str) -> Iterator[tuple[int | None, Any]]:
 
 
 def _time(value: str | None) -> Any:
-    if value is None:
-        return None
-    if len(value) == 10:
-        value += "T23:59:59.999999+08:00"
-    return parse_time(value, "--at")
+    """``--at``: the one parser the API uses too (a date is the end of that day, China time)."""
+    return None if value is None else parse_moment(value, "--at")
 
 
 def passport_cmd(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="GB/T 34014 battery code.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    at: Annotated[str | None, typer.Option("--at", help="Rebuild the passport as it was at TIME (RFC 3339 or date).")]
+    at: Annotated[str | None, typer.Option("--at", help="Rebuild the passport as it was at TIME (RFC 3339 with "
+                                                         "offset, or a date: the end of that day, China time).")]
     = None,
+    by: Annotated[str, typer.Option("--by", help="With --at: 'recorded' (what the platform had recorded by then, "
+                                                 "the default) or 'occurred' (what had happened by then).")]
+    = "recorded",
 ) -> None:
     """Show a battery's digital ID."""
-    p = get_passport(open_platform(ctx).store, code, at=_time(at))
+    p = get_passport(open_platform(ctx).store, code, at=_time(at), by=by)
     if as_json:
         print_json(p)
         return
@@ -120,7 +121,9 @@ def passport_cmd(
             ("rated", f"{p['rated_capacity_ah']} Ah, {p['nominal_voltage_v']} V, {p['rated_energy_kwh']} kWh"
              if p["rated_capacity_ah"] else None),
             ("produced", p["produced_at"]),
-            ("state", p["state"] + (" (waste)" if p["waste"] else "")),
+            ("state", p["state"] + (" (waste)" if p["waste"] else "")
+             + (f" (with its pack {p['pack']['code']}, {p['pack']['state']})" if p.get("pack") else "")),
+            ("vehicle state", (p["vehicle"] or {}).get("state")),
             ("custodian", org(p["custodian"])),
             ("vehicle", p["vin"]),
             ("parent", p["parent"]),

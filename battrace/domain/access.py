@@ -93,6 +93,12 @@ def is_retired_ev_battery(passport: dict[str, Any]) -> bool:
     return bool(passport.get("waste") or passport.get("remade") or passport.get("state") in RETIRED_STATES)
 
 
+def _public_pack(pack: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not pack:
+        return None
+    return {"code": pack["code"], "retired": bool(pack.get("retired")), "retired_at": pack.get("retired_at")}
+
+
 def public_view(passport: dict[str, Any]) -> dict[str, Any]:
     """The public tier of a digital ID."""
     produced = passport.get("produced_at") or passport["parsed"]["production_date"]
@@ -110,6 +116,8 @@ def public_view(passport: dict[str, Any]) -> dict[str, Any]:
         "production_month": str(produced)[:7],
         "state": passport["state"],
         "retired_ev_battery": is_retired_ev_battery(passport),
+        # a module or cell: the pack it belongs (belonged) to, by code only, and when that pack retired
+        "pack": _public_pack(passport.get("pack")),
         "remade_product": bool(passport.get("remade")),
         "application": passport.get("application") if passport.get("remade") else None,
         "certification": passport.get("certification") if passport.get("remade") else None,

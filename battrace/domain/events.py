@@ -213,6 +213,9 @@ EVENT_TYPES: dict[str, EventType] = {
             {"batteries": _codes, "process": _choice(PROCESSES), "outputs": _outputs}, {},
         ),
         EventType("battery.reported_missing", _ALL, {"battery": _code, "reason": _text}, {}),
+        EventType("battery.discarded", ("battery_maker", "vehicle_maker"), {"battery": _code, "reason": _text}, {}),
+        EventType("product.returned", ("reuse_enterprise", "collection_outlet", "recycler"),
+                  {"battery": _code, "reason": _text}, {"from_customer": _text}),
     )
 }
 
@@ -228,6 +231,21 @@ def parse_time(value: Any, field: str = "occurred_at", event_type: str | None = 
     if moment.tzinfo is None:
         raise _fail(event_type, field, "needs a time-zone offset (China reports in +08:00)", value)
     return moment
+
+
+AS_OF_BASES = ("recorded", "occurred")
+
+
+def parse_moment(value: Any, field: str = "at") -> datetime:
+    """A moment a reader asks about (``passport --at``, ``?at=``): an RFC 3339 timestamp with offset,
+    or a date ``YYYY-MM-DD`` meaning the end of that day on China's clock (+08:00)."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            day = datetime.strptime(value, "%Y-%m-%d")
+        except ValueError:
+            raise _fail(None, field, "is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp", value) from None
+        return datetime.fromisoformat(f"{day.date().isoformat()}T23:59:59.999999+08:00")
+    return parse_time(value, field)
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,6 +263,30 @@ def grade(
     )
 
 
+#: Lifecycle states in which re-use is out of the question whatever the SOH, and why.
+NO_REUSE_STATES: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "recycled": ("该电池已再生利用，材料已回收，不再作为梯次利用候选，也无剩余价值。",
+                 "the battery has been recycled: its materials are recovered, so it is no re-use candidate "
+                 "and has no residual value left."),
+    "dismantled": ("该电池已拆解，不再是完整电池，不作为梯次利用候选；其释放的模组/单体各自另有记录。",
+                   "the battery has been dismantled: it is no longer whole, so it is no re-use candidate "
+                   "(the modules or cells it freed have records of their own)."),
+    "remade": ("该电池已用于再制造，其价值体现在再制造产品中，不再作为梯次利用候选。",
+               "the battery has already been re-made into a product: its value lives on in that product, "
+               "so it is no re-use candidate."),
+})
+
+
+def no_reuse(state: str | None, decision: GradingDecision) -> GradingDecision:
+    """``decision`` for a battery in lifecycle ``state``: never re-use once it is recycled, dismantled
+    or already re-made, with the reason (the SOH still shown)."""
+    reason = NO_REUSE_STATES.get(state or "")
+    if reason is None:
+        return decision
+    return GradingDecision(RECYCLE, (), decision.soh, decision.soh_used, decision.method, decision.chemistry,
+                           reason[0], reason[1])
+
+
 def grade_estimate(
     estimate: HealthEstimate, chemistry: str, *, policy: GradingPolicy = DEFAULT_POLICY
 ) -> GradingDecision:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from battrace.domain.codes import LEVELS
 from battrace.domain.events import EVENT_TYPES, Event
-from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
+from battrace.domain.lifecycle import evolve_battery, evolve_vehicle, to_waste
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState, VehicleState
 from battrace.errors import (
@@ -32,6 +32,8 @@ from battrace.errors import (
 _LEVEL_RANK = {"C": 0, "M": 1, "P": 2}
 #: States from which a battery may be handed over.
 HANDOVER_STATES = frozenset({"waste", "swap_stock", "produced", "dismantled"})
+#: ... and a re-made product in service in its application (taken back as waste).
+PRODUCT_HANDOVER_STATES = HANDOVER_STATES | {"in_service"}
 #: States after which nothing but reading is possible.
 FINISHED_STATES = frozenset({"remade", "dismantled", "recycled", "missing"})
 
@@ -178,6 +180,16 @@ def _techinfo(x: _Ctx) -> None:
     x.d.extra_streams.append(techinfo_stream(x.e.reporter, f["model"]))
 
 
+def _not_for_vehicles(x: _Ctx, b: BatteryState) -> None:
+    """Neither a re-made product nor a waste battery may be installed in a vehicle."""
+    if b.remade or b.waste:
+        what = "a re-made product" if b.remade else "a waste battery"
+        raise InvalidTransition(
+            f"{x.e.type}: {b.code} is {what}; it may not be installed in a vehicle",
+            battery=b.code, state=b.state, event_type=x.e.type,
+        )
+
+
 def _certified(x: _Ctx) -> None:
     vin = x.e["vin"]
     if x.d.vehicles.get(vin) or x.w.vehicle(vin):
@@ -186,6 +198,7 @@ def _certified(x: _Ctx) -> None:
         b = x.battery(code)
         if b.parent is not None:
             raise AlreadyAssembled(f"vehicle.certified: {code} is assembled into {b.parent}", battery=code)
+        _not_for_vehicles(x, b)
         x.transition(b, {"produced"}, "be installed in a vehicle")
         x.change(code)
     x.change_vehicle(vin)
@@ -213,7 +226,9 @@ def _take_out(x: _Ctx, v: VehicleState, code: str) -> None:
     """The pack removed by a swap or replacement (R10 mismatches are findings, not rejections)."""
     b = x.battery(code)
     x.transition(b, {"installed", "in_service"}, "be removed from a vehicle")
-    if b.vin is not None and b.vin != v.vin:
+    if b.vin is None:  # a re-made product in service in its application is in no vehicle
+        raise InvalidTransition(f"{x.e.type}: {code} is in no vehicle", battery=code, state=b.state)
+    if b.vin != v.vin:
         x.change_vehicle(b.vin)  # it leaves the vehicle it was really bound to
     x.change(code)
 
@@ -222,6 +237,7 @@ def _put_in(x: _Ctx, code: str, allowed: set[str]) -> None:
     b = x.battery(code)
     if b.parent is not None:
         raise AlreadyAssembled(f"{x.e.type}: {code} is assembled into {b.parent}", battery=code)
+    _not_for_vehicles(x, b)
     x.transition(b, allowed, "be installed in a vehicle")
     if b.state != "produced":
         x.custodian(b, "install it")
@@ -253,7 +269,7 @@ def _replaced(x: _Ctx) -> None:
         raise InvalidTransition("battery.replaced: removed and installed are the same pack", battery=installed)
     _take_out(x, v, x.e["removed"])
     if installed:
-        _put_in(x, installed, {"produced", "swap_stock", "waste"})
+        _put_in(x, installed, {"produced", "swap_stock"})
     x.change_vehicle(v.vin)
 
 
@@ -275,10 +291,21 @@ def _scrapped(x: _Ctx) -> None:
     v = x.vehicle(x.e["vin"])
     if v.state == "scrapped":
         raise InvalidTransition(f"vehicle.scrapped: vehicle {v.vin} is already scrapped", vin=v.vin)
-    for code in x.e["batteries_present"]:
+    present = x.e["batteries_present"]
+    for code in present:
         b = x.battery(code)
         x.transition(b, {"installed", "in_service"}, "be found in a scrapped vehicle")
+        if b.vin is None:
+            raise InvalidTransition(f"vehicle.scrapped: {code} is in no vehicle", battery=code, state=b.state)
+        if b.vin != v.vin:
+            # an unreported replacement (R13): the report is a fact; the pack leaves the vehicle the
+            # records bound it to
+            x.change_vehicle(b.vin)
         x.change(code)
+    if v.swap_model:
+        for code in v.packs:  # a swap pack not found at scrapping stays in swap stock with its last holder
+            if code not in present:
+                x.change(code)
     x.change_vehicle(v.vin)
 
 
@@ -302,7 +329,7 @@ def _handed_over(x: _Ctx) -> None:
         raise InvalidTransition("battery.handed_over: sender and receiver are the same organisation")
     for code in x.e["batteries"]:
         b = x.battery(code)
-        x.transition(b, HANDOVER_STATES, "be handed over")
+        x.transition(b, PRODUCT_HANDOVER_STATES if b.remade else HANDOVER_STATES, "be handed over")
         if b.parent is not None:
             raise InvalidTransition(f"battery.handed_over: {code} is assembled into {b.parent}", battery=code)
         x.custodian(b, "hand it over")
@@ -328,6 +355,10 @@ def _received(x: _Ctx) -> None:
                 f"battery.received: {code} was sent by {b.custodian}, not by {sender}", battery=code, sender=b.custodian
             )
         x.change(code)
+        got = x.d.batteries[code]
+        if got.state == "produced" and x.org(x.e.reporter).type == "recycler":
+            # a recycler takes batteries only as waste (e.g. an undelivered re-made product)
+            x.d.batteries[code] = to_waste(got, x.e.content["occurred_at"], x.e.reporter)
 
 
 def _tested(x: _Ctx) -> None:
@@ -385,8 +416,30 @@ def _recycled(x: _Ctx) -> None:
 
 def _missing(x: _Ctx) -> None:
     b = x.battery(x.e["battery"])
-    x.transition(b, {"produced", "swap_stock", "waste", "in_transit", "dismantled"}, "be reported missing")
+    held = {"produced", "swap_stock", "waste", "in_transit", "dismantled"}
+    x.transition(b, held | {"in_service"} if b.remade else held, "be reported missing")
     x.custodian(b, "report it missing")
+    x.change(b.code)
+
+
+def _discarded(x: _Ctx) -> None:
+    """Production scrap: a battery that never left the factory becomes waste in the reporter's custody."""
+    b = x.battery(x.e["battery"])
+    if b.parent is not None:
+        raise InvalidTransition(f"battery.discarded: {b.code} is assembled into {b.parent}", battery=b.code)
+    if b.remade:
+        raise InvalidTransition(f"battery.discarded: {b.code} is a re-made product", battery=b.code)
+    x.transition(b, {"produced"}, "be discarded as production scrap")
+    x.custodian(b, "discard it")
+    x.change(b.code)
+
+
+def _returned(x: _Ctx) -> None:
+    """A re-made product back from its user at the end of its second life: waste in the reporter's custody."""
+    b = x.battery(x.e["battery"])
+    if not b.remade:
+        raise InvalidTransition(f"product.returned: {b.code} is not a re-made product", battery=b.code)
+    x.transition(b, {"in_service"}, "be returned (only a delivered product in service comes back)")
     x.change(b.code)
 
 
@@ -409,6 +462,8 @@ _HANDLERS: dict[str, Callable[[_Ctx], None]] = {
     "battery.dismantled": _dismantled,
     "battery.recycled": _recycled,
     "battery.reported_missing": _missing,
+    "battery.discarded": _discarded,
+    "product.returned": _returned,
 }
 assert set(_HANDLERS) == set(EVENT_TYPES)
 

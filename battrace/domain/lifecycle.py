@@ -40,6 +40,11 @@ def _waste(s: BatteryState, at: str, custodian: str, **changes: Any) -> BatteryS
     )
 
 
+def to_waste(s: BatteryState, at: str, custodian: str) -> BatteryState:
+    """``s`` as a waste battery held by ``custodian`` from ``at``."""
+    return _waste(s, at, custodian)
+
+
 def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatteryState:
     """The state of battery ``code`` after ``event`` (which names it)."""
     t = event.type
@@ -57,10 +62,12 @@ def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatterySt
             data = event.content.get("data") or {}
             figures = {k: data[k] for k in ("model", "rated_capacity_ah", "nominal_voltage_v", "rated_energy_kwh",
                                             "mass_kg") if k in data}
-            return new_battery(
+            # whatever battery.remanufactured creates is a re-made product, 17- or 24-character code
+            product = new_battery(
                 code, event, application=f["application"], certification=f.get("certification"),
                 sources=tuple(f["sources"]), last_event_at=at, **figures,
             )
+            return product if product.remade else replace(product, remade=True)
         raise ValueError(f"{t} cannot start the stream of {code}")
     # Every branch returns one copy of ``s`` with ``last_event_at`` and its own changes.
     if t in ("battery.produced", "battery.assembled"):
@@ -74,7 +81,8 @@ def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatterySt
     if t == "battery.swapped":
         if code == f["removed"]:
             return replace(s, last_event_at=at, state="swap_stock", custodian=who, vin=None)
-        return replace(s, last_event_at=at, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=None)
+        # a swap pack stays the operator's while it runs in a customer's vehicle (its last holder)
+        return replace(s, last_event_at=at, state="in_service", vin=f["vin"], last_vin=f["vin"], custodian=who)
     if t == "battery.replaced":
         if code == f["removed"]:
             return _waste(s, at, who)
@@ -89,11 +97,19 @@ def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatterySt
                 return replace(s, last_event_at=at, state="assembled", parent=f["battery"])
         return replace(s, last_event_at=at)
     if t == "vehicle.scrapped":
-        return replace(s, last_event_at=at, custodian=who)
+        if code not in f["batteries_present"]:
+            # a swap pack bound to the vehicle but not in it at scrapping: back in swap stock with its
+            # last holder
+            return replace(s, last_event_at=at, state="swap_stock", vin=None)
+        # the pack follows the dismantler's report, even when the records bound it to another vehicle (R13)
+        return replace(s, last_event_at=at, custodian=who, vin=f["vin"], last_vin=f["vin"])
     if t == "battery.removed":
         return _waste(s, at, who)
     if t == "battery.handed_over":
-        return replace(s, last_event_at=at, state="in_transit", prior_state=s.state, pending_to=f["to"])
+        # a re-made product handed over from its application comes back as waste
+        prior = "waste" if s.state == "in_service" else s.state
+        return replace(s, last_event_at=at, state="in_transit", prior_state=prior, pending_to=f["to"],
+                       **({"waste": True, "waste_since": s.waste_since or at} if prior == "waste" else {}))
     if t == "battery.received":
         if s.prior_state == "swap_stock":
             # A swap pack handed to another organisation leaves the swap network for good: it is
@@ -124,6 +140,10 @@ def evolve_battery(s: BatteryState | None, event: Event, code: str) -> BatterySt
         return replace(s, last_event_at=at, state="recycled")
     if t == "battery.reported_missing":
         return replace(s, last_event_at=at, state="missing")
+    if t == "battery.discarded":
+        return _waste(s, at, who)
+    if t == "product.returned":
+        return _waste(s, at, who)
     raise ValueError(f"{t} does not change battery {code}")
 
 
@@ -146,7 +166,13 @@ def evolve_vehicle(v: VehicleState | None, event: Event) -> VehicleState:
             packs.append(f["installed"])
         return replace(v, packs=tuple(packs))
     if t == "vehicle.scrapped":
-        return replace(v, state="scrapped", scrapped_at=at, scrapped_by=event.reporter)
+        present = f["batteries_present"]
+        if v.vin != f["vin"]:  # another vehicle whose pack was found in the scrapped one (R13): it is gone
+            return replace(v, packs=tuple(p for p in v.packs if p not in present))
+        # the scrapped vehicle holds what the dismantler found; a swap pack not found stays in swap stock
+        packs = [p for p in v.packs if p in present or not v.swap_model]
+        packs += [p for p in present if p not in packs]
+        return replace(v, state="scrapped", scrapped_at=at, scrapped_by=event.reporter, packs=tuple(packs))
     if t == "battery.removed":
         return replace(v, packs=tuple(p for p in v.packs if p != f["battery"]))
     raise ValueError(f"{t} does not change vehicle {v.vin}")

@@ -20,7 +20,15 @@ from datetime import datetime
 from typing import Any
 
 from battrace.clock import CHINA
-from battrace.domain.grading import DEFAULT_POLICY, METHODS, GradingDecision, GradingPolicy, grade
+from battrace.domain.grading import (
+    DEFAULT_POLICY,
+    METHODS,
+    NO_REUSE_STATES,
+    GradingDecision,
+    GradingPolicy,
+    grade,
+    no_reuse,
+)
 from battrace.domain.health import (
     HealthEstimate,
     InvalidHealthInput,
@@ -127,8 +135,9 @@ def _decision_and_value(
     policy: GradingPolicy = DEFAULT_POLICY,
     reuse: ReuseTerms | None = None,
     processing_cost_cny_per_kwh: float = 0.0,
+    state: str | None = None,
 ) -> tuple[GradingDecision, ResidualValue | None]:
-    decision = grade(soh, method, chemistry, soh_low=soh_low, policy=policy)
+    decision = no_reuse(state, grade(soh, method, chemistry, soh_low=soh_low, policy=policy))
     if not energy_kwh:
         return decision, None
     value_policy = policy
@@ -145,6 +154,12 @@ def _decision_and_value(
         reuse=reuse,
         processing_cost_cny_per_kwh=processing_cost_cny_per_kwh,
     )
+    if state is not None and state in NO_REUSE_STATES:  # never advise re-use
+        if state == "recycled":  # nothing left to recover
+            value = replace(value, material_value_cny=0.0, material_breakdown_cny={})
+        value = replace(value, reuse_allowed=False, reuse_value_cny=0.0, better_path="recycle",
+                        residual_value_cny=value.material_value_cny or 0.0,
+                        notes=(*value.notes, NO_REUSE_STATES[state][1]))
     return decision, value
 
 
@@ -174,7 +189,7 @@ def health_summary(passport: Mapping[str, Any], *, policy: GradingPolicy = DEFAU
     chemistry = str(passport.get("chemistry") or "")
     try:
         decision, value = _decision_and_value(chemistry, passport.get("rated_energy_kwh"), soh, method, soh_low,
-                                              policy=policy)
+                                              policy=policy, state=passport.get("state"))
     except InvalidHealthInput as exc:  # a recorded figure the domain refuses: show why, never fail the page
         return {"tested": True, "soh": soh, "method": method, "grade": grade_for(soh), "decision": None,
                 "value": None, "error": exc.message}
@@ -221,6 +236,7 @@ def battery_value(
     decision, value = _decision_and_value(
         str(passport.get("chemistry") or ""), energy, soh, method, estimate.get("soh_low") if estimate else None,
         policy=policy, reuse=reuse, processing_cost_cny_per_kwh=processing_cost_cny_per_kwh,
+        state=passport.get("state"),
     )
     assert value is not None
     return {
@@ -308,7 +324,7 @@ def assess(
         value_soh, soh_low = round(_fraction("soh", soh), 4), None
         features = {}
     decision, value = _decision_and_value(chemistry, passport.get("rated_energy_kwh"), value_soh, method, soh_low,
-                                          policy=policy)
+                                          policy=policy, state=passport.get("state"))
     features["grading"] = decision.as_dict()
     features["policy"] = policy.as_dict()
     moment = occurred_at or platform.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from battrace.errors import ValidationError
 from battrace.storage import schema
@@ -22,14 +22,16 @@ class Holdings:
 
 
 def list_holdings(store: Store, org: str, *, state: str | None = None, limit: int = 50, offset: int = 0) -> Holdings:
-    """Batteries whose custodian is ``org`` (most recent activity first), with the last event's time,
-    how many there are, and how many per state."""
+    """Batteries on their own (not inside a pack) whose custodian is ``org`` (most recent activity
+    first), with the last event's time, how many there are, and how many per state."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if offset < 0:
         raise ValidationError("offset must be >= 0", field="offset")
     b, e = schema.batteries, schema.events
-    mine = b.c.custodian == org
+    # a module or cell inside a pack is held as part of the pack (its custodian is the pack's; see
+    # battrace.domain.wholelife): only batteries on their own are listed
+    mine = and_(b.c.custodian == org, b.c.parent.is_(None))
     page = (
         select(b.c.code, b.c.level, b.c.chemistry, b.c.model, b.c.state, b.c.waste, b.c.remade, b.c.version,
                b.c.last_seq)

@@ -14,11 +14,12 @@ from sqlalchemy import Connection, select
 
 from battrace.clock import CHINA
 from battrace.domain.codes import parse_code
-from battrace.domain.events import Event, parse_event
-from battrace.domain.lifecycle import evolve_battery
+from battrace.domain.events import AS_OF_BASES, Event, parse_event
+from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
 from battrace.domain.orgs import Org
-from battrace.domain.state import BatteryState
-from battrace.errors import UnknownBattery, UnknownVehicle
+from battrace.domain.state import BatteryState, VehicleState
+from battrace.domain.wholelife import chain, effective, is_retired
+from battrace.errors import UnknownBattery, UnknownVehicle, ValidationError
 from battrace.services.compliance import battery_findings
 from battrace.storage import schema
 from battrace.storage.store import Store
@@ -81,28 +82,63 @@ def get_history(store: Store, code: str, *, until: datetime | None = None) -> li
     return [history_entry(r) for r in rows]
 
 
-def get_passport(store: Store, code: str, *, at: datetime | None = None) -> dict[str, Any]:
-    """The digital ID of ``code`` now, or as it was at ``at``."""
+def _fold_vehicle(rows: list[dict[str, Any]]) -> VehicleState | None:
+    state: VehicleState | None = None
+    for row in rows:
+        state = evolve_vehicle(state, parse_event(json.loads(row["body"])))
+    return state
+
+
+def _open_at(findings: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    """The findings open at ``at``: raised by then and not yet resolved."""
+    out = []
+    for f in findings:
+        raised, resolved = f.get("raised_at"), f.get("resolved_at")
+        if raised is None or datetime.fromisoformat(raised) > at:
+            continue
+        if resolved is not None and datetime.fromisoformat(resolved) <= at:
+            continue
+        out.append({**f, "state": "open", "resolved_at": None, "resolved_seq": None} if resolved else f)
+    return out
+
+
+def get_passport(
+    store: Store, code: str, *, at: datetime | None = None, by: str = "recorded"
+) -> dict[str, Any]:
+    """The digital ID of ``code`` now, or as it was at ``at`` (by when events were recorded, the
+    default, or by when they happened: ``by="occurred"``).
+
+    A module or cell shows the fate of the pack it is assembled into (:mod:`battrace.domain.wholelife`):
+    its state, custodian and retirement are derived from its ancestors when it is read.
+    """
     parsed = parse_code(code)
+    if by not in AS_OF_BASES:
+        raise ValidationError(f"by must be one of {', '.join(AS_OF_BASES)}, got {by!r}", field="by")
     with store.reader() as conn:
         orgs = store.load_orgs(conn)
-        rows = store.stream_events(conn, code, until=at)
+        rows = store.stream_events(conn, code, until=at, by=by)
         if at is None:
             entry = store.get_batteries(conn, [code]).get(code)
-            state = entry[0] if entry else None
+            own = entry[0] if entry else None
             children = store.children_of(conn, code)
         else:
-            state, children = fold(code, rows)
-        if state is None:
+            own, children = fold(code, rows)
+        if own is None:
             if at is not None and store.get_batteries(conn, [code]):
                 raise UnknownBattery(
-                    f"no event of battery {code} had been recorded by {at.isoformat()}", battery=code
+                    f"no event of battery {code} had been {by} by {at.isoformat()}", battery=code
                 )
             raise UnknownBattery(f"unknown battery {code}", battery=code)
+        state, inherited = effective(own, _ancestors(store, conn, own, at, by))
         sources, products = _lineage(store, conn, code, at, rows)
-        vehicle = _vehicle_summary(store, conn, state.vin) if state.vin else None
+        vehicle = _vehicle_summary(store, conn, state.vin, at, by) if state.vin else None
     history = [history_entry(r) for r in rows]
-    findings = battery_findings(store, code) if at is None else []
+    findings = battery_findings(store, code)
+    if inherited is not None:  # the pack's findings concern its components too
+        known = {f["id"] for f in findings}
+        findings += [f for f in battery_findings(store, inherited.root) if f["id"] not in known]
+    if at is not None:
+        findings = _open_at(findings, at)
     return {
         "code": code,
         "parsed": parsed.as_dict(),
@@ -117,14 +153,17 @@ def get_passport(store: Store, code: str, *, at: datetime | None = None) -> dict
         "mass_kg": state.mass_kg,
         "produced_at": state.produced_at,
         "state": state.state,
+        "own_state": own.state,
         "waste": state.waste,
         "waste_since": state.waste_since,
+        "retired": is_retired(state),
         "custodian": _org_ref(orgs, state.custodian),
         "pending_to": _org_ref(orgs, state.pending_to),
         "vin": state.vin,
         "last_vin": state.last_vin,
         "vehicle": vehicle,
         "parent": state.parent,
+        "pack": inherited.as_dict() if inherited else None,
         "children": children,
         "sources": sources,
         "products": products,
@@ -133,10 +172,29 @@ def get_passport(store: Store, code: str, *, at: datetime | None = None) -> dict
         "certification": state.certification,
         "findings": findings,
         "as_of": at.isoformat() if at else None,
+        "as_of_by": by if at else None,
         "version": len(rows),
         "head": rows[-1]["link"] if rows else None,
         "history": history,
     }
+
+
+def _ancestors(
+    store: Store, conn: Connection, own: BatteryState, at: datetime | None, by: str
+) -> list[BatteryState]:
+    """The parent chain of ``own`` (parent first), now or as it was at ``at``."""
+    if own.parent is None:
+        return []
+
+    def get(code: str) -> BatteryState | None:
+        if code == own.code:
+            return own
+        if at is None:
+            entry = store.get_batteries(conn, [code]).get(code)
+            return entry[0] if entry else None
+        return fold(code, store.stream_events(conn, code, until=at, by=by))[0]
+
+    return chain(own.code, get)
 
 
 def _lineage(
@@ -151,11 +209,16 @@ def _lineage(
     return sources, sorted(kept)
 
 
-def _vehicle_summary(store: Store, conn: Connection, vin: str) -> dict[str, Any] | None:
-    entry = store.get_vehicles(conn, [vin]).get(vin)
-    if entry is None:
+def _vehicle_summary(
+    store: Store, conn: Connection, vin: str, at: datetime | None = None, by: str = "recorded"
+) -> dict[str, Any] | None:
+    if at is None:
+        entry = store.get_vehicles(conn, [vin]).get(vin)
+        v = entry[0] if entry else None
+    else:  # the vehicle as it was then
+        v = _fold_vehicle(store.stream_events(conn, f"vin:{vin}", until=at, by=by))
+    if v is None:
         return None
-    v = entry[0]
     return {"vin": v.vin, "vehicle_model": v.vehicle_model, "maker": v.maker, "state": v.state,
             "swap_model": v.swap_model}
 

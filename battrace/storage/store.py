@@ -324,9 +324,10 @@ class Store:
         return list(sources), list(products)
 
     def stream_events(
-        self, conn: Connection, stream: str, *, until: datetime | None = None
+        self, conn: Connection, stream: str, *, until: datetime | None = None, by: str = "recorded"
     ) -> list[dict[str, Any]]:
-        """The events of one stream in order, with their link hashes."""
+        """The events of one stream in order, with their link hashes; ``until`` bounds the time they
+        were recorded (``by="recorded"``) or happened (``by="occurred"``)."""
         e, lk = schema.events, schema.event_links
         stmt = (
             select(lk.c.version, lk.c.hash.label("link"), e.c.seq, e.c.recorded_at, e.c.imported, e.c.body,
@@ -336,7 +337,7 @@ class Store:
             .order_by(lk.c.version)
         )
         if until is not None:
-            stmt = stmt.where(e.c.recorded_at <= until)
+            stmt = stmt.where((e.c.occurred_at if by == "occurred" else e.c.recorded_at) <= until)
         return [dict(row._mapping) for row in conn.execute(stmt)]
 
 

@@ -173,6 +173,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "timeline.imported": ("历史导入", "imported history"),
     "timeline.recorded": ("平台记录于 {at}", "recorded {at}"),
     "timeline.late": ("记录时间晚于发生时间 {days} 天", "recorded {days} days after it happened"),
+    "timeline.in_pack": ("属于电池包 {pack}", "Part of pack {pack}"),
+    "timeline.pack_retired": ("所属电池包 {pack} 已于 {date} 退役", "Its pack {pack} retired on {date}"),
     "detail.to": ("移交给 {org}", "to {org}"),
     "detail.from": ("来自 {org}", "from {org}"),
     "detail.vin": ("车辆 {vin}", "vehicle {vin}"),
@@ -404,6 +406,8 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "battery.dismantled": ("拆解", "Dismantled"),
         "battery.recycled": ("再生利用", "Recycled"),
         "battery.reported_missing": ("报告丢失", "Reported missing"),
+        "battery.discarded": ("生产报废", "Discarded (production scrap)"),
+        "product.returned": ("产品退回", "Product returned"),
     },
     "org_type": {
         "battery_maker": ("动力电池企业", "battery maker"),

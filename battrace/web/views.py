@@ -160,6 +160,12 @@ def public_timeline(t: Translator, view: Mapping[str, Any]) -> list[TimelineEntr
     """A timeline from public facts only: the production month, retirement, the current state."""
     entries = [TimelineEntry(view["production_month"], t("timeline.produced", month=view["production_month"]),
                              by=view.get("maker"), kind="fact")]
+    pack = view.get("pack")
+    if pack:  # a module or cell: the pack it belongs to (code only) and when that pack retired
+        entries.append(TimelineEntry("", t("timeline.in_pack", pack=pack["code"]), kind="fact"))
+        if pack.get("retired") and pack.get("retired_at"):
+            day = str(pack["retired_at"])[:10]
+            entries.append(TimelineEntry(day, t("timeline.pack_retired", pack=pack["code"], date=day), kind="fact"))
     if view.get("remade_product"):
         entries.append(TimelineEntry("", t("timeline.remade"), kind="fact"))
     elif view.get("retired_ev_battery"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from battrace.api.deps import CallerDep, PlatformDep
 from battrace.domain.access import PUBLIC, public_view
+from battrace.domain.events import parse_moment
 from battrace.errors import Forbidden, Unauthorized
 from battrace.services.access import audit, battery_tier, vehicle_tier
 from battrace.services.health import health_summary
@@ -29,15 +29,20 @@ def _refuse(platform: PlatformDep, caller: CallerDep, action: str, resource: str
 @router.get("/batteries/{code}", summary="A battery's digital ID at the caller's tier")
 def battery(
     code: str, platform: PlatformDep, caller: CallerDep,
-    at: Annotated[datetime | None, Query(description="rebuild the digital ID as recorded at this time")] = None,
+    at: Annotated[str | None, Query(description="rebuild the digital ID as it was at this moment: an RFC 3339 "
+                                                "timestamp with offset, or a date (the end of that day, China time)")]
+    = None,
+    by: Annotated[str, Query(description="'recorded' (default): as the platform had recorded it by then; "
+                                         "'occurred': what had happened by then")] = "recorded",
 ) -> dict[str, Any]:
-    passport = get_passport(platform.store, code, at=at)
+    moment = parse_moment(at, "at") if at is not None else None
+    passport = get_passport(platform.store, code, at=moment, by=by)
     tier = battery_tier(platform.store, caller, passport)
     if tier == PUBLIC:
         return public_view(passport)
     audit(platform.store, caller, "battery.read", code, True, tier, platform.now())
     return {**passport, "tier": tier, "health_summary": health_summary(passport),
-            "alarms": list_alarms(platform.store, battery=code, until=at, limit=50)}
+            "alarms": list_alarms(platform.store, battery=code, until=moment, limit=50)}
 
 
 @router.get("/batteries/{code}/history", summary="A battery's event history with hashes")
