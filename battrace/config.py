@@ -16,7 +16,9 @@ def database_url(explicit: str | None = None) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    regime: str = "CN-2026"
+    #: None: the regime in force when each duty arose (CN-2018 before 2026-04-01, CN-2026 after);
+    #: ``BATTRACE_REGIME`` forces one.
+    regime: str | None = None
     idle_limit_days: int = 90
     batch_limit: int = 10_000
     #: Run the compliance engine as events are stored (off only for benchmarks and bulk loads).
@@ -28,7 +30,7 @@ class Settings:
     def from_env(cls, db: str | None = None) -> Settings:
         return cls(
             database_url=database_url(db),
-            regime=os.environ.get("BATTRACE_REGIME", "CN-2026"),
+            regime=os.environ.get("BATTRACE_REGIME") or None,
             idle_limit_days=_int("BATTRACE_IDLE_LIMIT_DAYS", 90),
             batch_limit=_int("BATTRACE_BATCH_LIMIT", 10_000),
             rules=_flag(os.environ.get("BATTRACE_RULES", "1")),

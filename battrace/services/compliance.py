@@ -169,16 +169,20 @@ def evaluate_as_of(store: Store, as_of: date, *, config: RulesConfig | None = No
         if rule_id is None or not cfg.runs(rule_id):
             continue
         build = get_rule(rule_id).overdue[kind]
-        limit, unit, _ = limit_of(kind, deadline, cfg)
-        before = start_of_day(overdue_before(as_of, limit, unit))
-        while True:
-            with store.writer() as conn:
-                timers = db.overdue_timers(conn, kind, deadline, before, AS_OF_CHUNK)
-                if not timers:
-                    break
-                findings = [build(t, due_date(china_date(t.since), limit, unit), ctx) for t in timers]
-                raised[rule_id] = raised.get(rule_id, 0) + db.insert_findings(conn, findings)
-                db.mark_raised(conn, [t.key for t in timers])
+        for era_from, era_until in cfg.eras():  # each regime's limit for the duties that arose under it
+            limit, unit, _ = limit_of(kind, deadline, cfg, era_from)
+            before = start_of_day(overdue_before(as_of, limit, unit))
+            if era_until is not None:
+                before = min(before, start_of_day(era_until))
+            since = start_of_day(era_from) if era_from is not None else None
+            while True:
+                with store.writer() as conn:
+                    timers = db.overdue_timers(conn, kind, deadline, before, AS_OF_CHUNK, since=since)
+                    if not timers:
+                        break
+                    findings = [build(t, due_date(china_date(t.since), limit, unit), ctx) for t in timers]
+                    raised[rule_id] = raised.get(rule_id, 0) + db.insert_findings(conn, findings)
+                    db.mark_raised(conn, [t.key for t in timers])
     if cfg.runs("R11"):
         with store.writer() as conn:
             notices = uncovered(db.load_sales(conn), store.load_orgs(conn), as_of)

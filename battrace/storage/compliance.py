@@ -146,14 +146,19 @@ def timer_groups(conn: Connection) -> list[tuple[str, str]]:
     return [(k, d) for k, d in conn.execute(stmt).tuples()]
 
 
-def overdue_timers(conn: Connection, kind: str, deadline: str, before: datetime, limit: int) -> list[Timer]:
-    """Up to ``limit`` unraised timers of a group that started before ``before`` (oldest first)."""
+def overdue_timers(
+    conn: Connection, kind: str, deadline: str, before: datetime, limit: int, *, since: datetime | None = None
+) -> list[Timer]:
+    """Up to ``limit`` unraised timers of a group that started before ``before`` (and, if given, not
+    before ``since``), oldest first."""
     stmt = (
         select(T)
         .where(T.c.kind == kind, T.c.deadline == deadline, ~T.c.raised, T.c.since < before)
         .order_by(T.c.since, T.c.key)
         .limit(limit)
     )
+    if since is not None:
+        stmt = stmt.where(T.c.since >= since)
     return [timer_from_row(r) for r in conn.execute(stmt)]
 
 

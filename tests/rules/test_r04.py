@@ -19,6 +19,14 @@ def _certified(recorded: str) -> Callable[[Events], None]:
     return build
 
 
+def _certified_on(day: str, recorded: str) -> Callable[[Events], None]:
+    def build(e: Events) -> None:
+        e.produce(s.PACK, "2026-04-20")
+        e.certify(s.VIN, [s.PACK], day, recorded=recorded)
+
+    return build
+
+
 def _removed_before_national_day(recorded: str) -> Callable[[Events], None]:
     """Removed on Friday 2025-09-26: 15 working days run over the National Day week (1-8 Oct) and count the
     adjusted working Sunday 28 Sep and Saturday 11 Oct, so the report is due on 2025-10-23."""
@@ -69,6 +77,20 @@ CASES = [
     Case("raised_under_cn_2026_for_the_same_report", _certified("2024-04-11"), [{"batteries": [s.PACK]}]),
     Case("raised_under_cn_2018_after_15_working_days", _certified("2024-04-12"),
          [{"due_at": "2024-04-11T23:59:59+08:00"}], settings={"regime": "CN-2018"}),
+]
+# These cases were written for the 2026 Measures' figures; their dates (2024-2025) lie before
+# 2026-04-01, so the regime is forced for them (BATTRACE_REGIME) except where a case names one.
+CASES = [c if c.settings else Case(c.name, c.build, c.expect, c.as_of, {"regime": "CN-2026"}, c.kind,
+                                   c.file_techinfo) for c in CASES]
+# By date (no forced regime): the regime in force when the duty arose decides.
+CASES += [
+    Case("by_date_cn_2018_before_april_2026_within_15_working_days", _certified("2024-04-11"), []),
+    Case("by_date_cn_2018_before_april_2026_after_15_working_days", _certified("2024-04-12"),
+         [{"due_at": "2024-04-11T23:59:59+08:00"}]),
+    Case("by_date_cn_2026_from_april_2026_21_calendar_days", _certified_on("2026-05-06", "2026-05-27"),
+         [{"due_at": "2026-05-26T23:59:59+08:00"}]),
+    Case("by_date_cn_2026_from_april_2026_20_calendar_days", _certified_on("2026-05-06", "2026-05-26"), []),
+    Case("by_date_no_techinfo_deadline_for_a_ccc_before_april_2026", _techinfo("2024-01-10", "2024-07-11"), []),
 ]
 
 

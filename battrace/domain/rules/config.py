@@ -1,6 +1,7 @@
 """The compliance engine's parameters: everything the law leaves unsettled is configuration.
 
-:class:`RulesConfig` holds the regime (``CN-2026`` by default, or ``CN-2018``), its reporting
+:class:`RulesConfig` holds the regime (by default the one in force when each duty arose: ``CN-2018``
+before 2026-04-01, ``CN-2026`` from then on; a forced one with ``BATTRACE_REGIME``), its reporting
 deadlines (``battrace/domain/data/deadlines.csv``, see ``deadlines.md`` there for the source), the
 idle limit of rule R05, who may take waste batteries and with which qualifications (R02), the
 prohibited applications of re-made products (R03) and the follow-up limits of R04b.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -68,10 +70,22 @@ def _deadlines_for(regime: str) -> Mapping[tuple[str, str], Deadline]:
     return table[regime]
 
 
+#: The 2026 Measures apply to duties that arise from this day on; earlier ones fall under the 2018 provisions.
+REGIME_CHANGE = date(2026, 4, 1)
+
+
+def regime_on(day: date) -> str:
+    """The regime in force on ``day`` (China's calendar): ``CN-2018`` before 2026-04-01, ``CN-2026`` from then."""
+    return "CN-2018" if day < REGIME_CHANGE else "CN-2026"
+
+
 @dataclass(frozen=True)
 class RulesConfig:
-    regime: str = "CN-2026"
-    #: ``(reporter_type, event_type) -> Deadline``; defaults to the regime's rows of deadlines.csv.
+    #: ``None`` (the default): the regime in force when each duty arose (:func:`regime_on`); a regime
+    #: name forces that one for every date (``BATTRACE_REGIME``).
+    regime: str | None = None
+    #: ``(reporter_type, event_type) -> Deadline``, used whatever the date; defaults to the forced
+    #: regime's rows of deadlines.csv (empty with no forced regime: each date's regime decides).
     deadlines: Mapping[tuple[str, str], Deadline] = field(default_factory=dict)
     #: R05: days without custody progress after which a waste battery's trail counts as lost.
     idle_limit_days: int = 90
@@ -90,7 +104,7 @@ class RulesConfig:
     enabled: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
-        if not self.deadlines:
+        if not self.deadlines and self.regime is not None:
             object.__setattr__(self, "deadlines", _deadlines_for(self.regime))
         if self.idle_limit_days < 1:
             raise ValueError("idle_limit_days must be >= 1")
@@ -111,16 +125,34 @@ class RulesConfig:
             changes["deadlines"] = {}
         return replace(self, **changes)
 
-    def deadline(self, reporter_type: str, event_type: str) -> Deadline | None:
-        return self.deadlines.get((reporter_type, event_type))
+    @property
+    def by_date(self) -> bool:
+        """Whether the regime is chosen by the date the duty arose (no forced regime, no custom table)."""
+        return not self.deadlines
 
-    def follow_up(self, party_type: str | None, event_type: str) -> tuple[int, str, str]:
-        """``(limit, unit, source)`` of an expected follow-up by a ``party_type``: the table's row, else
-        :attr:`follow_up_default`."""
-        d = self.deadlines.get((party_type or "", event_type))
+    def regime_for(self, day: date | None) -> str:
+        """The regime of a duty that arose on ``day`` (the forced one, if any)."""
+        return self.regime or regime_on(day or REGIME_CHANGE)
+
+    def deadlines_on(self, day: date | None) -> Mapping[tuple[str, str], Deadline]:
+        """The deadlines table for a duty that arose on ``day``."""
+        return self.deadlines or _deadlines_for(regime_on(day or REGIME_CHANGE))
+
+    def deadline(self, reporter_type: str, event_type: str, day: date | None = None) -> Deadline | None:
+        """The deadline of ``(reporter_type, event_type)`` for a duty that arose on ``day``."""
+        return self.deadlines_on(day).get((reporter_type, event_type))
+
+    def follow_up(self, party_type: str | None, event_type: str, day: date | None = None) -> tuple[int, str, str]:
+        """``(limit, unit, source)`` of an expected follow-up by a ``party_type`` whose duty arose on
+        ``day``: the table's row, else :attr:`follow_up_default`."""
+        d = self.deadlines_on(day).get((party_type or "", event_type))
         if d is not None:
-            return d.limit, d.unit, f"{self.regime} {d.reporter_type} {d.event_type}"
+            return d.limit, d.unit, f"{d.regime} {d.reporter_type} {d.event_type}"
         return self.follow_up_default[0], self.follow_up_default[1], "default"
+
+    def eras(self) -> list[tuple[date | None, date | None]]:
+        """``[(from, until)]`` day ranges that share one deadlines table (``None``: open-ended)."""
+        return [(None, REGIME_CHANGE), (REGIME_CHANGE, None)] if self.by_date else [(None, None)]
 
     @property
     def qualifications(self) -> tuple[str, ...]:

@@ -1,6 +1,7 @@
 """R04: an event reported after its deadline (``deadlines.csv``).
 
-The deadline of ``(reporter type, event type)`` in the configured regime runs from the trigger
+The deadline of ``(reporter type, event type)`` in the regime in force when the duty arose (CN-2018
+before 2026-04-01, CN-2026 from then on, unless a regime is forced) runs from the trigger
 (``occurred_at``, or an event field such as ``ccc_certified_at``) to the day the platform recorded
 the event (``recorded_at``; for imported history, the original platform's), both on China's clock.
 A late report is a warning of the reporter; lateness is a fact, so the finding stays open.
@@ -23,7 +24,8 @@ def check(f: EventFacts) -> Iterator[Finding]:
     reporter_type = f.org_type(f.reporter)
     if reporter_type is None:  # pragma: no cover - integrity refuses unknown reporters
         return
-    deadline = f.config.deadline(reporter_type, f.type)
+    # the trigger (and so the regime in force when the duty arose) is the same in both regimes' rows
+    deadline = f.config.deadline(reporter_type, f.type, f.day)
     if deadline is None:
         return
     if deadline.trigger == "occurred_at":
@@ -33,6 +35,9 @@ def check(f: EventFacts) -> Iterator[Finding]:
         if value is None:
             return
         start = china_date(parse_time(value, deadline.trigger, f.type))
+        deadline = f.config.deadline(reporter_type, f.type, start)
+        if deadline is None:
+            return
     done = china_date(f.recorded_at)
     late = lateness(start, done, deadline.limit, deadline.unit)
     if late is None:

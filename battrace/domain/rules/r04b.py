@@ -18,7 +18,7 @@ from battrace.domain.rules.timers import AsOf, Timer, limit_of, timer_finding
 
 
 def _limit_texts(timer: Timer, ctx: AsOf) -> tuple[str, str]:
-    limit, unit, _ = limit_of(timer.kind, timer.deadline, ctx.config)
+    limit, unit, _ = limit_of(timer.kind, timer.deadline, ctx.config, china_date(timer.since))
     zh = {"working_days": "个工作日", "calendar_days": "日", "months": "个月"}[unit]
     return f"{limit}{zh}", f"{limit} {unit.replace('_', ' ')}"
 

@@ -171,12 +171,14 @@ class AsOf:
         return f"{org.name} ({credit})" if org else str(credit)
 
 
-def limit_of(timer_kind: str, deadline: str, config: RulesConfig) -> tuple[int, str, str]:
-    """``(limit, unit, source)`` of a timer group."""
+def limit_of(
+    timer_kind: str, deadline: str, config: RulesConfig, since: date | None = None
+) -> tuple[int, str, str]:
+    """``(limit, unit, source)`` of a timer group, for duties that arose on ``since``."""
     if timer_kind == "idle":
         return config.idle_limit_days, "calendar_days", "idle_limit_days"
     party_type, _, event_type = deadline.partition("|")
-    return config.follow_up(party_type, event_type)
+    return config.follow_up(party_type, event_type, since)
 
 
 def timer_finding(
@@ -192,8 +194,8 @@ def timer_finding(
 ) -> Finding:
     """The finding of an overdue timer, raised "as of" ``ctx.day``."""
     spec = RULES[timer.rule]
-    limit, unit, source = limit_of(timer.kind, timer.deadline, ctx.config)
     since_day = china_date(timer.since)
+    limit, unit, source = limit_of(timer.kind, timer.deadline, ctx.config, since_day)
     return Finding(
         rule=timer.rule,
         severity=spec.severity,
