@@ -92,8 +92,14 @@ class GradingPolicy:
         )
     )
     pulse_margin: float = 0.05
+    #: Applications for which a re-made product must carry a certification (R14). Default: stationary
+    #: energy storage, where product certification of re-used batteries is the established practice.
+    certification_required: frozenset[str] = frozenset({"energy_storage"})
 
     def __post_init__(self) -> None:
+        for app in self.certification_required:
+            if app not in APPLICATIONS:
+                raise InvalidHealthInput(f"certification_required names unknown application {app!r}", field=app)
         for app, threshold in self.min_soh.items():
             if app in PROHIBITED_APPLICATIONS:
                 raise InvalidHealthInput(
@@ -122,7 +128,7 @@ class GradingPolicy:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> GradingPolicy:
         """Build from a dict (e.g. parsed JSON); missing keys take the defaults."""
-        unknown = set(d) - {"min_soh", "reuse_chemistries", "barred", "pulse_margin"}
+        unknown = set(d) - {"min_soh", "reuse_chemistries", "barred", "pulse_margin", "certification_required"}
         if unknown:
             raise InvalidHealthInput(f"unknown grading policy keys: {', '.join(sorted(unknown))}")
         base = cls()
@@ -133,6 +139,7 @@ class GradingPolicy:
             ),
             barred=_frozen({k.upper(): tuple(v) for k, v in d.get("barred", base.barred).items()}),
             pulse_margin=float(d.get("pulse_margin", base.pulse_margin)),
+            certification_required=frozenset(d.get("certification_required", base.certification_required)),
         )
 
     @classmethod
@@ -151,6 +158,7 @@ class GradingPolicy:
             "reuse_chemistries": sorted(self.reuse_chemistries),
             "barred": {k: list(v) for k, v in self.barred.items()},
             "pulse_margin": self.pulse_margin,
+            "certification_required": sorted(self.certification_required),
         }
 
 

@@ -445,6 +445,8 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "R09": ("未检测即再制造", "Re-made without a health test"),
         "R10": ("换电/更换记录与绑定不符", "Swap or replacement inconsistent with the binding"),
         "R11": ("回收网点未覆盖销售省份", "Outlets do not cover a sales province"),
+        "R13": ("电池更换未上报", "Unreported replacement"),
+        "R14": ("再制造产品不符合分级要求", "Re-made product below the grading policy"),
     },
     "severity": {"violation": ("违规", "violation"), "warning": ("警告", "warning"), "notice": ("提示", "notice")},
     "path": {"reuse": ("梯次利用候选", "re-use candidate"), "recycle": ("材料再生利用", "material recycling")},

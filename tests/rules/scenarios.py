@@ -132,6 +132,10 @@ class Events:
 
     def remanufacture(self, product: str, sources: list[str], day: str, application: str = "energy_storage",
                       **kw: Any) -> dict[str, Any]:
+        """Certified by default (R14); ``certification=None`` leaves it out."""
+        kw.setdefault("certification", "CQC-2026-T01")
+        if kw["certification"] is None:
+            del kw["certification"]
         return self.add("battery.remanufactured", s.REUSER, day, product=product, sources=sources,
                         application=application, **kw)
 

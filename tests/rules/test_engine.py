@@ -56,7 +56,7 @@ def test_every_red_line_of_the_mixed_story_is_found(sc: Scenario) -> None:
     _live(sc, _events())
     sc.as_of("2026-11-21")
     rules = {f["rule"] for f in sc.findings()}
-    assert rules == {"R02", "R04", "R05", "R11"}
+    assert rules == {"R02", "R04", "R05", "R11", "R14"}  # R14: the story re-makes a pack tested at 78 % for storage (floor 80 %)
 
 
 def test_re_ingesting_the_same_events_raises_no_duplicate_findings(sc: Scenario) -> None:
@@ -153,4 +153,4 @@ def test_findings_stats_count_per_rule_province_and_state(sc: Scenario) -> None:
 
 def test_the_catalogue_lists_every_finding_rule_of_rules_md() -> None:
     ids = [r["id"] for r in rules_catalogue()]
-    assert ids == ["R01", "R02", "R03", "R04", "R04b", "R05", "R09", "R10", "R11"]
+    assert ids == ["R01", "R02", "R03", "R04", "R04b", "R05", "R09", "R10", "R11", "R13", "R14"]

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from battrace.domain.deadlines import UNITS
+from battrace.domain.grading import DEFAULT_POLICY, GradingPolicy
 
 REGIMES = ("CN-2026", "CN-2018")
 
@@ -100,6 +101,8 @@ class RulesConfig:
     prohibited_applications: tuple[str, ...] = ("e_bike",)
     #: R04b: limit of a follow-up the deadlines table has no row for (e.g. a receipt by a repair shop).
     follow_up_default: tuple[int, str] = (30, "working_days")
+    #: R14: the grading policy re-made products are held to (the health module's default).
+    grading_policy: GradingPolicy = DEFAULT_POLICY
     #: Rule ids to run (None: all).
     enabled: frozenset[str] | None = None
 

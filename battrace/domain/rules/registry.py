@@ -151,7 +151,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 #: The modules that define rules, one per rule id.
-RULE_MODULES = ("r01", "r02", "r03", "r04", "r04b", "r05", "r09", "r10", "r11")
+RULE_MODULES = ("r01", "r02", "r03", "r04", "r04b", "r05", "r09", "r10", "r11", "r13", "r14")
 
 
 def register(rule: Rule) -> Rule:
