@@ -64,7 +64,7 @@ SCRAP_DISMANTLE_RECYCLE = [
         e.scrap(s.VIN, [s.PACK], "2025-05-01"), e.remove(s.PACK, s.VIN, "2025-05-02")),
          _all(EVERY_LEVEL, "waste", s.DISMANTLER, True)),
     Step("at_the_recycler", lambda e: e.transfer([s.PACK], s.DISMANTLER, s.RECYCLER, "2025-05-10"),
-         _all(EVERY_LEVEL, "waste", s.DISMANTLER, True)),
+         _all(EVERY_LEVEL, "waste", s.RECYCLER, True)),
     Step("dismantled_freeing_one_module", lambda e: e.add(
         "battery.dismantled", s.RECYCLER, "2025-05-20", battery=s.PACK, components=[M0]),
          {s.PACK: ("dismantled", s.RECYCLER, True), **_all([M0, C00, C01, M1, C10, C11], "waste", s.RECYCLER, True)}),
