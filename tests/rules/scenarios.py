@@ -46,6 +46,8 @@ def orgs() -> list[dict[str, Any]]:
         {"credit_code": NO_HW_RECYCLER, "name": "无危废许可", "type": "recycler", "region": "360500",
          "qualifications": _quals(hazardous=False)},
         {"credit_code": OTHER_VEHICLE_MAKER, "name": "另一汽车", "type": "vehicle_maker", "region": "310000"},
+        # a collection outlet that no vehicle or battery maker set up (R02)
+        {"credit_code": s.credit(16), "name": "自设网点", "type": "collection_outlet", "region": "440300"},
     ]
 
 
