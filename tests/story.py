@@ -112,3 +112,29 @@ def story() -> list[dict[str, Any]]:
     e.append(ev(len(e), "battery.recycled", RECYCLER, "2026-05-20T10:00:00+08:00", batteries=[SPARE],
                 process="hydro", outputs={"li": 3.1, "ni": 18.2, "co": 6.0, "black_mass": 120.0}))
     return e
+
+
+SCRAP = code("P", 8)  # a pack that fails end-of-line testing (production scrap)
+
+
+def second_life() -> list[dict[str, Any]]:
+    """After :func:`story`: the re-made product comes back at the end of its second life and is
+    recycled; a new pack is discarded as production scrap and recycled. Event ids continue the story's."""
+    e: list[dict[str, Any]] = []
+    n0 = len(story())
+
+    def add(type_: str, reporter: str, when: str, **fields: Any) -> None:
+        e.append(ev(n0 + len(e), type_, reporter, when, **fields))
+
+    add("battery.produced", BATTERY_MAKER, "2026-06-01T09:00:00+08:00", battery=SCRAP, **FIG)
+    add("battery.discarded", BATTERY_MAKER, "2026-06-02T09:00:00+08:00", battery=SCRAP,
+        reason="end-of-line insulation test failed")
+    add("battery.handed_over", BATTERY_MAKER, "2026-06-05T09:00:00+08:00", batteries=[SCRAP], to=RECYCLER)
+    add("battery.received", RECYCLER, "2026-06-06T09:00:00+08:00", batteries=[SCRAP], **{"from": BATTERY_MAKER})
+    add("product.returned", REUSER, "2026-09-01T10:00:00+08:00", battery=PRODUCT, reason="end of second life",
+        from_customer="某储能电站")
+    add("battery.handed_over", REUSER, "2026-09-05T10:00:00+08:00", batteries=[PRODUCT], to=RECYCLER)
+    add("battery.received", RECYCLER, "2026-09-06T10:00:00+08:00", batteries=[PRODUCT], **{"from": REUSER})
+    add("battery.recycled", RECYCLER, "2026-09-20T10:00:00+08:00", batteries=[PRODUCT, SCRAP], process="hydro",
+        outputs={"li": 4.0, "black_mass": 150.0})
+    return e
