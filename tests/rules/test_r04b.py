@@ -69,12 +69,17 @@ CASES = [
          as_of="2025-12-31"),
     Case("raised_when_techinfo_is_not_filed_6_months_after_the_first_production", _model_without_techinfo(),
          [{"batteries": [s.PACK], "orgs": [s.BATTERY_MAKER], "event_id": "x-000",
-           "due_at": "2024-09-05T23:59:59+08:00"}], as_of="2024-09-06", kind="techinfo", file_techinfo=False),
+           "due_at": "2024-09-05T23:59:59+08:00"}], as_of="2024-09-06", kind="techinfo", file_techinfo=False,
+         settings={"regime": "CN-2026"}),
     Case("not_raised_on_the_last_day_for_techinfo", _model_without_techinfo(), [], as_of="2024-09-05",
-         kind="techinfo", file_techinfo=False),
+         kind="techinfo", file_techinfo=False,
+         settings={"regime": "CN-2026"}),
     Case("not_raised_when_techinfo_is_filed", _model_without_techinfo(filed="2024-03-06"), [], as_of="2025-01-01",
          file_techinfo=False),
     Case("not_raised_for_cell_models", _cells_without_techinfo, [], as_of="2025-01-01", file_techinfo=False),
+    # by date: a model produced before 2026-04-01 fell under CN-2018, which had no filing duty
+    Case("not_raised_by_date_for_production_before_april_2026", _model_without_techinfo(), [], as_of="2024-09-06",
+         kind="techinfo", file_techinfo=False),
 ]
 
 
@@ -101,7 +106,7 @@ def test_r04b_unconfirmed_hand_over_is_resolved_by_the_receipt(db_url: str) -> N
 
 
 def test_r04b_missing_techinfo_is_resolved_by_the_filing(db_url: str) -> None:
-    sc = Scenario(db_url, file_techinfo=False)
+    sc = Scenario(db_url, file_techinfo=False, regime="CN-2026")
     e = Events()
     _model_without_techinfo()(e)
     sc.ingest(e)

@@ -303,9 +303,9 @@ def test_findings_point_at_real_violations(boosted: Path) -> None:
             assert e is not None, f
         if f["rule"] == "R01":
             assert e is not None and e["type"] == "vehicle.scrapped" and f["batteries"][0] not in e["batteries_present"]
-        elif f["rule"] == "R02":
-            assert e is not None and e["type"] == "battery.handed_over"
-            receiver = by_org[e["to"]]
+        elif f["rule"] == "R02":  # the hand-over (the sender's side) or the receipt (the receiver's)
+            assert e is not None and e["type"] in ("battery.handed_over", "battery.received")
+            receiver = by_org[e["to"] if e["type"] == "battery.handed_over" else e["reporter"]]
             day = e["occurred_at"][:10]
             lapsed = any(q["valid_to"] < day for q in receiver["qualifications"])
             assert receiver["type"] not in ("collection_outlet", "reuse_enterprise", "recycler") or lapsed

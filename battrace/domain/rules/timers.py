@@ -146,6 +146,8 @@ def timer_changes(f: EventFacts) -> list[tuple[str, Timer | None]]:
                 with contextlib.suppress(BattraceError):
                     since = parse_time(ccc, "data.ccc_certified_at", t)
             key = f"techinfo:{maker}:{model}"
+            if f.config.deadline(f.org_type(maker) or "", "techinfo.filed", china_date(since)) is None:
+                return out  # no filing duty under the regime in force at CCC (CN-2018 had none)
             out.append((key, Timer(key, "techinfo", since, f.seq, e.event_id, battery=code, org=maker,
                                    responsible=maker, region=f.region(maker),
                                    deadline=f"{f.org_type(maker)}|techinfo.filed", keep_existing=True)))

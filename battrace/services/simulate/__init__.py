@@ -49,7 +49,9 @@ def _techinfo(sim: Sim, world: World) -> None:
     for bm in world.battery_makers:
         for d in bm.designs:
             ccc = at(d.ccc_certified, 10 * 3600)
-            late = sim.injector.roll("R04", rng)
+            # a filing duty exists only under the regime in force at CCC (CN-2026: 6 months)
+            duty = sim.injector.deadline("battery_maker", "techinfo.filed", d.ccc_certified) is not None
+            late = duty and sim.injector.roll("R04", rng)
             delay = days(rng.uniform(200, 330) if late else rng.uniform(20, 150))
             t = ccc + delay
             ev = story.rec.emit("techinfo.filed", t, bm.org,
@@ -57,7 +59,8 @@ def _techinfo(sim: Sim, world: World) -> None:
                                  "document": f"TI-{d.maker_code}-{d.spec}-v1.pdf"},
                                 region=bm.org.region, delay=rng.randint(600, 7200))
             if ev is None:
-                sim.injector.uncount("R04")
+                if duty:
+                    sim.injector.uncount("R04")
                 continue
             if late:
                 sim.injector.add("R04", [], None, [bm.org.credit_code], ev.event_id,

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from battrace.services.simulate.timeline import DAY, HOUR, MINUTE, rfc3339
+from battrace.services.simulate.timeline import DAY, HOUR, MINUTE, day_of, rfc3339
 from battrace.services.simulate.violations import Injector
 from battrace.services.simulate.world import Org
 from battrace.services.simulate.writer import EventSink, dumps
@@ -91,7 +91,7 @@ class Recorder:
         rolled = False
         if delay is None:
             if may_be_late:
-                rolled, late = self.injector.late_delay(reporter.type, event_type, rng)
+                rolled, late = self.injector.late_delay(reporter.type, event_type, rng, day_of(t))
                 if late is not None and t + late > self.end:
                     late = None
             delay = late if late is not None else self.normal_delay(event_type)

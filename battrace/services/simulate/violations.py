@@ -5,7 +5,7 @@ is broken), so the counts of opportunities and injections give the realised rate
 Each injection is recorded as an expected finding ``{rule, batteries, vin, orgs, event_id,
 detail}``; ``event_id`` is the event that raises it, or ``None`` where no event does (a trail left
 idle). Late reports (R04) are made unambiguously late: later than the most generous reading of the
-CN-2026 deadline (working days as calendar days x 7/5, plus ten days of public holidays), by a
+deadline of the regime in force when the duty arose (CN-2018 before 2026-04-01, CN-2026 from then) (working days as calendar days x 7/5, plus ten days of public holidays), by a
 further 5-25 days.
 """
 
@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from battrace.services.simulate.params import RULES, SimulationParams
 from battrace.services.simulate.timeline import DAY
-from battrace.services.simulate.world import read_table
+from battrace.domain.rules.config import builtin_deadlines, regime_on
 
 #: Idle time after which a waste battery's trail counts as lost (rules.md R05 default).
 LOST_AFTER_DAYS = 90
@@ -42,9 +43,11 @@ class Deadline:
         return self.limit * 28 if self.unit == "months" else self.limit
 
 
-def deadlines() -> dict[tuple[str, str], Deadline]:
-    return {(r["reporter_type"], r["event_type"]): Deadline(int(r["deadline"]), r["unit"], r["trigger"])
-            for r in read_table("deadlines_cn2026.csv")}
+def deadlines() -> dict[str, dict[tuple[str, str], Deadline]]:
+    """``{regime: {(reporter_type, event_type): Deadline}}``: the platform's own table, so that the
+    ground truth follows the regime in force when each duty arose (as the engine does)."""
+    return {regime: {key: Deadline(d.limit, d.unit, d.trigger) for key, d in table.items()}
+            for regime, table in builtin_deadlines().items()}
 
 
 @dataclass(slots=True)
@@ -69,7 +72,7 @@ class Injector:
     findings: list[Finding] = field(default_factory=list)
     opportunities: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
     injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
-    deadlines: dict[tuple[str, str], Deadline] = field(default_factory=deadlines)
+    deadlines: dict[str, dict[tuple[str, str], Deadline]] = field(default_factory=deadlines)
 
     def roll(self, rule: str, rng: random.Random, scale: float = 1.0) -> bool:
         """One opportunity to break ``rule``: True when it is broken (the caller must then add it).
@@ -79,10 +82,15 @@ class Injector:
         self.opportunities[rule] += 1
         return rng.random() < self.params.rate(rule) * scale
 
-    def late_delay(self, reporter_type: str, event_type: str, rng: random.Random) -> tuple[bool, int | None]:
-        """Whether the event has a deadline (an R04 opportunity), and the late delay in seconds if
-        it is to be reported late this time."""
-        deadline = self.deadlines.get((reporter_type, event_type))
+    def deadline(self, reporter_type: str, event_type: str, day: date) -> Deadline | None:
+        """The deadline of a duty that arose on ``day`` (the regime in force then)."""
+        return self.deadlines[regime_on(day)].get((reporter_type, event_type))
+
+    def late_delay(self, reporter_type: str, event_type: str, rng: random.Random,
+                   day: date) -> tuple[bool, int | None]:
+        """Whether the event has a deadline (an R04 opportunity) under the regime in force on ``day``,
+        and the late delay in seconds if it is to be reported late this time."""
+        deadline = self.deadline(reporter_type, event_type, day)
         if deadline is None or deadline.trigger != "occurred_at":
             return False, None
         if not self.roll("R04", rng):

@@ -116,6 +116,9 @@ class WasteSteps:
         if got is None:
             self.done("in_transit")
             return None
+        if r02:  # the receiver that may not take them booked them in: its own side of R02
+            inj.add("R02", items, None, orgs, got.event_id, "waste batteries received by an unqualified receiver",
+                    counted=False)
         return got, receiver
 
     def lose(self, pack: Pack, items: list[str], holder: Org, received: Ev) -> None:
