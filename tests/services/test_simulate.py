@@ -39,6 +39,8 @@ REQUIRED = {
     "battery.dismantled": {"battery"},
     "battery.recycled": {"batteries", "process", "outputs"},
     "battery.reported_missing": {"battery", "reason"},
+    "battery.discarded": {"battery", "reason"},
+    "product.returned": {"battery", "reason"},
 }
 COMMON = {"event_id", "type", "occurred_at", "recorded_at", "reporter"}
 CODE_FIELDS = ("battery", "removed", "installed", "product")
@@ -149,11 +151,13 @@ def test_summary_counts_match_the_files(small: Path) -> None:
     assert summary["packs_by_final_state"]["in_service"] > summary["batteries"]["pack"] / 2
 
 
-def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]], crossed: set[str]) -> dict[str, dict[str, Any]]:
+def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]], crossed: set[str],
+            unreported: frozenset[str] | set[str] = frozenset()) -> dict[str, dict[str, Any]]:
     """An independent custody checker: the rules of the brief, replayed event by event.
 
     ``crossed`` are the swap reports of injected R10 pairs, the only ones allowed to name a pack
-    bound to another vehicle.
+    bound to another vehicle; ``unreported`` the scrappings of injected R13s, the only ones allowed
+    to find a pack bound to another vehicle.
     """
     org_type = {o["credit_code"]: o["type"] for o in orgs}
     makers = {c: o["credit_code"] for o in orgs for c in o["manufacturer_codes"]}
@@ -215,8 +219,11 @@ def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]], crossed: s
             v = vehicles[e["vin"]]
             v["scrapped"] = True
             for p in e["batteries_present"]:
-                assert b[p]["vin"] == e["vin"]
-                b[p]["custodian"] = who
+                if b[p]["vin"] != e["vin"]:  # R13: an unreported replacement; the record follows the report
+                    assert e["event_id"] in unreported, e
+                    vehicles[b[p]["vin"]]["packs"].discard(p)
+                    v["packs"].add(p)
+                b[p].update(custodian=who, vin=e["vin"])
         elif t == "battery.removed":
             assert vehicles[e["vin"]]["scrapped"] and b[e["battery"]]["vin"] == e["vin"]
             b[e["battery"]].update(state="waste", custodian=who, vin=None)
@@ -257,13 +264,21 @@ def _replay(events: list[dict[str, Any]], orgs: list[dict[str, Any]], crossed: s
         elif t == "battery.reported_missing":
             assert b[e["battery"]]["custodian"] == who
             b[e["battery"]]["state"] = "missing"
+        elif t == "battery.discarded":
+            assert org_type[who] in ("battery_maker", "vehicle_maker") and b[e["battery"]]["custodian"] == who
+            assert b[e["battery"]]["state"] == "produced" and b[e["battery"]]["parent"] is None
+            b[e["battery"]]["state"] = "waste"
+        elif t == "product.returned":
+            assert b[e["battery"]]["state"] == "in_service" and b[e["battery"]]["vin"] is None
+            b[e["battery"]].update(state="waste", custodian=who)
     return b
 
 
 def test_custody_is_consistent(small: Path, boosted: Path) -> None:
     for out in (small, boosted):
         events, orgs, findings, summary = _load(out)
-        states = _replay(events, orgs, {f["event_id"] for f in findings if f["rule"] == "R10"})
+        states = _replay(events, orgs, {f["event_id"] for f in findings if f["rule"] == "R10"},
+                         {f["event_id"] for f in findings if f["rule"] == "R13"})
         packs = Counter(s["state"] for code, s in states.items() if code[3] == "P" and len(code) == 24)
         assert dict(sorted(packs.items())) == summary["packs_by_final_state"]
 
@@ -481,3 +496,15 @@ def test_the_compliance_engine_raises_exactly_the_expected_findings(tmp_path: Pa
     expected_keys = set().union(*(keys(f) for f in expected))
     assert [f for f in expected if not keys(f) & got_keys] == []  # nothing missed
     assert [f for f in got if not keys(f) & expected_keys] == []  # no false positives
+
+
+def test_the_world_has_whole_lives_production_scrap_and_unreported_replacements(boosted: Path) -> None:
+    events, _, findings, summary = _load(boosted)
+    types = Counter(e["type"] for e in events)
+    assert types["battery.discarded"] > 0 and types["product.returned"] > 0
+    returned = {e["battery"] for e in events if e["type"] == "product.returned"}
+    recycled = {c for e in events if e["type"] == "battery.recycled" for c in e["batteries"]}
+    assert returned and returned <= recycled  # returned products end their second life in recycling
+    rules = Counter(f["rule"] for f in findings)
+    assert rules["R13"] > 0 and rules["R14"] > 0
+    assert summary["expected_findings"]["R13"] == rules["R13"]

@@ -9,6 +9,7 @@ Each pack ends in exactly one final state (the ledger's state names), counted in
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from battrace.services.simulate.ids import code_day, vin
 from battrace.services.simulate.model import Pack, Plan, Sim, Vehicle
@@ -17,6 +18,8 @@ from battrace.services.simulate.timeline import DAY, HOUR, at, day_of, days
 from battrace.services.simulate.waste import WasteSteps
 from battrace.services.simulate.world import BatteryMaker, Design, Org
 
+SCRAP_REASONS = ("end-of-line insulation test failed", "cell voltage spread out of tolerance",
+                 "housing damaged in the plant")
 REPLACE_REASONS = ("capacity_fade", "thermal_fault", "bms_fault", "collision_damage", "cell_imbalance")
 
 __all__ = ["Pack", "Plan", "Sim", "Story", "Vehicle"]
@@ -123,6 +126,8 @@ class Story(WasteSteps):
         t_prod = plan.sale - days(rng.uniform(20, 80))
         live = bm.designs_on(day_of(t_prod))
         design = rng.choices(live, list(range(1, len(live) + 1)))[0]
+        if rng.random() < self.sim.params.scrap_share:
+            self.production_scrap(plan, bm, design, t_prod - days(rng.uniform(1, 5)))
         made = self.produce(plan.index, bm, design, t_prod)
         if made is None:
             return None
@@ -144,6 +149,22 @@ class Story(WasteSteps):
             self.done("installed")
             return None
         return Vehicle(v, plan, pack, sold.occurred)
+
+    def production_scrap(self, plan: Plan, bm: BatteryMaker, design: Design, t: int) -> None:
+        """A pack that fails end-of-line testing: discarded, then on its way as a waste battery."""
+        rng = self.rng
+        made = self.produce(3 * self.sim.params.packs + plan.index, bm, design, t)
+        if made is None:
+            return
+        pack, ev = made
+        got = self.rec.emit("battery.discarded", ev.after(rng, days(rng.uniform(0.1, 2))), bm.org,
+                            {"battery": pack.code, "reason": rng.choice(SCRAP_REASONS)}, keys=[pack.code],
+                            region=bm.org.region)
+        if got is None:
+            self.done("produced")
+            return
+        pack.fault = True
+        self.waste_chain(pack, bm.org, got.after(rng, days(rng.uniform(1, 20))))
 
     def life_end(self, v: Vehicle) -> int:
         p = self.sim.params
@@ -249,6 +270,12 @@ class Story(WasteSteps):
         rng, rec, inj = self.rng, self.rec, self.inj
         dismantler = self.world.local(self.world.dismantlers, v.plan.region, rng)
         r01 = not swap_model and inj.roll("R01", rng)
+        r13 = not swap_model and not r01 and inj.roll("R13", rng)
+        donor = self.donor(v, t) if r13 else None
+        if r13 and donor is None:
+            inj.uncount("R13")
+        if donor is not None:  # the pack of another vehicle was put in this one, never reported
+            return self.scrap_with_another_pack(v, donor, dismantler, t)
         present = [] if r01 else [v.pack.code]
         ev = rec.emit("vehicle.scrapped", t, dismantler,
                       {"vin": v.vin, "batteries_present": present, "certificate_no": f"BF{v.plan.index:09d}"},
@@ -269,3 +296,38 @@ class Story(WasteSteps):
             self.done("in_service")
             return
         self.waste_chain(v.pack, dismantler, ev.after(rng, days(rng.uniform(1, 20))))
+
+    def donor(self, v: Vehicle, t: int) -> Vehicle | None:
+        """A second vehicle of the same maker, sold after ``v`` and before its scrapping, whose pack
+        ends up in ``v`` by an unreported replacement (R13)."""
+        rng = self.rng
+        last_sale = t - 90 * DAY
+        if last_sale <= v.sold + 30 * DAY:
+            return None
+        plan = replace(v.plan, index=2 * self.sim.params.packs + v.plan.index,
+                       sale=rng.randint(v.sold + 30 * DAY, last_sale))
+        return self.start_vehicle(plan)
+
+    def scrap_with_another_pack(self, v: Vehicle, donor: Vehicle, dismantler: Org, t: int) -> None:
+        """R13: the dismantler finds ``donor``'s pack in ``v`` (``v``'s own pack, bound to it, is not
+        there: R01 follows); the found pack is removed and goes its way as waste."""
+        rng, rec, inj = self.rng, self.rec, self.inj
+        found = donor.pack
+        ev = rec.emit("vehicle.scrapped", max(t, donor.sold + DAY), dismantler,
+                      {"vin": v.vin, "batteries_present": [found.code], "certificate_no": f"BF{v.plan.index:09d}"},
+                      keys=[v.vin, v.pack.code, found.code, donor.vin], region=v.plan.region)
+        if ev is None:
+            inj.uncount("R13")
+            self.done("in_service", 2)  # both packs, each in the other's vehicle
+            return
+        inj.add("R13", [found.code], v.vin, [dismantler.credit_code, donor.plan.maker.org.credit_code],
+                ev.event_id, f"pack of {donor.vin} found in scrapped {v.vin} (unreported replacement)")
+        inj.add("R01", [v.pack.code], v.vin, [dismantler.credit_code, v.plan.maker.org.credit_code], ev.event_id,
+                "implied by R13: the vehicle's own pack was not in it", counted=False)
+        self.done("in_service")  # v's own pack: in the donor vehicle, unreported
+        removed = rec.emit("battery.removed", ev.after(rng, days(rng.uniform(0.2, 5))), dismantler,
+                           {"battery": found.code, "vin": v.vin}, keys=[v.vin, found.code], region=v.plan.region)
+        if removed is None:
+            self.done("in_service")
+            return
+        self.waste_chain(found, dismantler, removed.after(rng, days(rng.uniform(1, 20))))

@@ -18,6 +18,10 @@ RULES: dict[str, tuple[float, str]] = {
     "R05": (0.02, "waste batteries at their first outlet whose trail is lost (idle > 90 days, or reported missing)"),
     "R09": (0.03, "re-manufactures with at least one source never tested"),
     "R10": (0.01, "swap reports naming a removed pack bound to another vehicle (injected in crossed pairs)"),
+    "R13": (0.01, "scrappings of non-swap vehicles in which the dismantler finds another vehicle's pack "
+                  "(an unreported replacement)"),
+    "R14": (0.03, "re-manufactures for an application whose SOH floor a tested source misses, or uncertified "
+                  "for storage"),
 }
 DEFAULT_RATES: dict[str, float] = {rule: rate for rule, (rate, _) in RULES.items()}
 
@@ -59,6 +63,10 @@ class SimulationParams:
     replacement_share: float = 0.05
     #: Share of vehicles with a battery repair (no pack replacement) during their life.
     repair_share: float = 0.08
+    #: Share of vehicle packs preceded by a pack that failed end-of-line testing (production scrap).
+    scrap_share: float = 0.01
+    #: Share of delivered re-made products returned at the end of their second life (before the end).
+    return_share: float = 0.5
     rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
 
     def __post_init__(self) -> None:

@@ -5,8 +5,8 @@ is broken), so the counts of opportunities and injections give the realised rate
 Each injection is recorded as an expected finding ``{rule, batteries, vin, orgs, event_id,
 detail}``; ``event_id`` is the event that raises it, or ``None`` where no event does (a trail left
 idle). Late reports (R04) are made unambiguously late: later than the most generous reading of the
-deadline of the regime in force when the duty arose (CN-2018 before 2026-04-01, CN-2026 from then) (working days as calendar days x 7/5, plus ten days of public holidays), by a
-further 5-25 days.
+deadline of the regime in force when the duty arose (CN-2018 before 2026-04-01, CN-2026 from
+then; working days as calendar days x 7/5, plus ten days of public holidays), by a further 5-25 days.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from battrace.domain.rules.config import builtin_deadlines, regime_on
 from battrace.services.simulate.params import RULES, SimulationParams
 from battrace.services.simulate.timeline import DAY
-from battrace.domain.rules.config import builtin_deadlines, regime_on
 
 #: Idle time after which a waste battery's trail counts as lost (rules.md R05 default).
 LOST_AFTER_DAYS = 90

@@ -2,7 +2,9 @@
 
 :class:`WasteSteps` is mixed into :class:`~battrace.services.simulate.lifecycle.Story`; it injects
 R02 (unqualified receiver), R04b (hand-over never received), R05 (lost trail), R03 (e-bike
-application) and R09 (re-made without a test) at their opportunities.
+application), R09 (re-made without a test) and R14 (re-made below the grading policy) at their
+opportunities. Some delivered products come back at the end of their second life
+(``product.returned``) and are recycled.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
+from battrace.domain.grading import DEFAULT_POLICY
 from battrace.services.simulate.ids import base36, code_day
 from battrace.services.simulate.model import Pack, Sim
 from battrace.services.simulate.recorder import Ev, Recorder
@@ -18,7 +21,7 @@ from battrace.services.simulate.violations import LOST_AFTER_DAYS, Injector
 from battrace.services.simulate.world import Figures, Org, World, materials
 
 #: Holders that must pass a waste battery to a collection outlet first.
-SOURCE_TYPES = frozenset({"dismantler", "repair_shop", "vehicle_maker", "swap_operator"})
+SOURCE_TYPES = frozenset({"dismantler", "repair_shop", "vehicle_maker", "swap_operator", "battery_maker"})
 APPLICATIONS = ("energy_storage", "backup_power", "charging_station", "low_speed_vehicle", "other")
 APPLICATION_WEIGHTS = (50, 25, 15, 7, 3)
 REMAKE_MIN_SOH = 0.65
@@ -184,7 +187,8 @@ class WasteSteps:
             if not remake:
                 return [pack.code], t + days(rng.uniform(3, 30)), False
             index = 63 if pack.level == "M" else 0  # keeps a module's product code apart from its pack's
-            made = self.remake(pack, [pack.code], holder, t, pack.figures, soh, index, [pack.code] if skip else [])
+            made = self.remake(pack, [pack.code], holder, t, pack.figures, soh, index, [pack.code] if skip else [],
+                               {} if skip else {pack.code: soh})
             self.done("remade" if made else "waste")
             return None
         # Module-level re-use: dismantle the pack, test the modules, re-make the good ones.
@@ -216,16 +220,31 @@ class WasteSteps:
             fig = Figures(d.module.model, d.module.capacity_ah, round(d.module.voltage_v * len(group), 1),
                           round(d.module.energy_kwh * len(group), 2), round(d.module.mass_kg * len(group) * 1.2, 1))
             soh_g = min(sohs[m] for m in group)
-            if not self.remake(pack, group, holder, t, fig, soh_g, g + 1, [skip_m] if skip_m else []):
+            tested = {m: sohs[m] for m in group if m != skip_m}
+            if not self.remake(pack, group, holder, t, fig, soh_g, g + 1, [skip_m] if skip_m else [], tested):
                 self.done("dismantled")
                 return None
         return [pack.code, *bad], t + days(rng.uniform(3, 30)), True
 
+    def application(self, tested: dict[str, float], r14: bool) -> tuple[str, bool]:
+        """``(application, certified)``: one the tested sources qualify for (by the grading policy's
+        floors), or, for R14, one whose floor they miss (else storage without a certification)."""
+        rng = self.rng
+        floors = DEFAULT_POLICY.min_soh
+        lowest = min(tested.values()) if tested else None
+        if r14:
+            missed = [a for a in APPLICATIONS if lowest is not None and lowest < floors[a]]
+            return (rng.choice(missed), True) if missed else ("energy_storage", False)
+        fit = [(a, w) for a, w in zip(APPLICATIONS, APPLICATION_WEIGHTS, strict=True)
+               if lowest is None or lowest >= floors[a]]
+        return rng.choices([a for a, _ in fit], [w for _, w in fit])[0], True
+
     def remake(self, pack: Pack, sources: list[str], holder: Org, t: int, fig: Figures, soh: float, index: int,
-               untested: list[str]) -> bool:
+               untested: list[str], tested: dict[str, float]) -> bool:
         rng, inj, rec, sim = self.rng, self.inj, self.rec, self.sim
         r03 = inj.roll("R03", rng)
-        app = "e_bike" if r03 else rng.choices(APPLICATIONS, APPLICATION_WEIGHTS)[0]
+        r14 = not r03 and inj.roll("R14", rng)
+        app, certified = ("e_bike", False) if r03 else self.application(tested, r14)
         maker_code = holder.manufacturer_codes[0]
         day = code_day(day_of(t))
         product = sim.codes.remade(maker_code, pack.design.battery_type, "R" + base36(index % 36, 1), day,
@@ -234,13 +253,15 @@ class WasteSteps:
                 "nominal_voltage_v": fig.voltage_v, "rated_energy_kwh": round(fig.energy_kwh * soh, 2),
                 "mass_kg": round(fig.mass_kg * 1.05, 1)}
         fields: dict[str, object] = {"product": product, "sources": sources, "application": app}
-        if not r03:
+        if certified:
             fields["certification"] = f"CQC-{app[:3].upper()}-{day.year}-{pack.no % 100000:05d}{index}"
         ev = rec.emit("battery.remanufactured", t, holder, fields, keys=[*sources, product], region=holder.region,
                       data=data)
         if ev is None:  # never reported: neither opportunity existed
             inj.uncount("R03")
             inj.uncount("R09")
+            if not r03:
+                inj.uncount("R14")
             return False
         sim.batteries["remade"] += 1
         orgs = [holder.credit_code]
@@ -254,7 +275,42 @@ class WasteSteps:
         if r03:
             inj.add("R03", [product], None, orgs, ev.event_id,
                     "re-made for e-bikes" + (f"; delivered in {delivered.event_id}" if delivered else ""))
+        if r14:
+            low = [c for c, x in tested.items() if x < DEFAULT_POLICY.min_soh[app]]
+            inj.add("R14", [product, *low], None, orgs, ev.event_id,
+                    f"re-made for {app} below its SOH floor" if certified else "re-made for storage uncertified")
+        if delivered is not None and not r03:
+            self.second_life_end(product, holder, delivered, fig)
         return True
+
+    def second_life_end(self, product: str, holder: Org, delivered: Ev, fig: Figures) -> None:
+        """Some products come back from their application, go to a recycler and are recycled."""
+        rng, rec, sim, w = self.rng, self.rec, self.sim, self.world
+        if rng.random() >= sim.params.return_share:
+            return
+        t = delivered.after(rng, days(rng.uniform(180, 3 * 365)))
+        if t > sim.end - 150 * DAY:  # the whole way back fits before the end (no trail left idle)
+            return
+        ev = rec.emit("product.returned", t, holder, {"battery": product, "reason": "end of second life",
+                                                      "from_customer": "模拟客户"}, keys=[product],
+                      region=holder.region, may_be_late=False)
+        if ev is None:
+            return
+        recycler = w.recycler_on(day_of(ev.occurred), holder.region, rng)
+        sent = rec.emit("battery.handed_over", ev.after(rng, days(rng.uniform(3, 20))), holder,
+                        {"batteries": [product], "to": recycler.credit_code}, keys=[product], region=holder.region,
+                        may_be_late=False)
+        if sent is None:
+            return
+        got = rec.emit("battery.received", sent.after(rng, days(rng.uniform(0.5, 3))), recycler,
+                       {"batteries": [product], "from": holder.credit_code}, keys=[product], region=recycler.region,
+                       may_be_late=False)
+        if got is None:
+            return
+        rec.emit("battery.recycled", got.after(rng, days(rng.uniform(5, 30))), recycler,
+                 {"batteries": [product], "process": "hydro",
+                  "outputs": {"black_mass": round(fig.mass_kg * 0.35, 2), "al": round(fig.mass_kg * 0.1, 2)}},
+                 keys=[product], region=recycler.region, may_be_late=False)
 
     def recycle(self, pack: Pack, items: list[str], holder: Org, t: int, dismantled: bool) -> None:
         rng, rec = self.rng, self.rec
