@@ -245,11 +245,15 @@ def count_findings(
                                  severity=severity, region_prefix=region_prefix)
 
 
-def battery_findings(store: Store, code: str, *, state: str | None = None) -> list[dict[str, Any]]:
-    """Every finding naming battery ``code`` (for its digital ID and ``battrace check``)."""
+def battery_findings(
+    store: Store, code: str, *, state: str | None = None, also: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Every finding naming battery ``code`` (for its digital ID and ``battrace check``); ``also``:
+    findings naming these batteries too (a component's pack), in the same query."""
     _check_filters(state, 1, 0)
     with store.reader() as conn:
-        return db.select_findings(conn, limit=1_000_000, offset=0, battery=code, state=state)
+        return db.select_findings(conn, limit=1_000_000, offset=0, battery=[code, *also] if also else code,
+                                  state=state)
 
 
 def get_finding(store: Store, finding_id: int) -> dict[str, Any]:

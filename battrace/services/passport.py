@@ -117,8 +117,9 @@ def get_passport(
     with store.reader() as conn:
         orgs = store.load_orgs(conn)
         rows = store.stream_events(conn, code, until=at, by=by)
+        line: list[BatteryState] = []
         if at is None:
-            entry = store.get_batteries(conn, [code]).get(code)
+            entry, line = store.get_battery_line(conn, code)
             own = entry[0] if entry else None
             children = store.children_of(conn, code)
         else:
@@ -129,14 +130,12 @@ def get_passport(
                     f"no event of battery {code} had been {by} by {at.isoformat()}", battery=code
                 )
             raise UnknownBattery(f"unknown battery {code}", battery=code)
-        state, inherited = effective(own, _ancestors(store, conn, own, at, by))
+        state, inherited = effective(own, line if at is None else _ancestors(store, conn, own, at, by))
         sources, products = _lineage(store, conn, code, at, rows)
         vehicle = _vehicle_summary(store, conn, state.vin, at, by) if state.vin else None
     history = [history_entry(r) for r in rows]
-    findings = battery_findings(store, code)
-    if inherited is not None:  # the pack's findings concern its components too
-        known = {f["id"] for f in findings}
-        findings += [f for f in battery_findings(store, inherited.root) if f["id"] not in known]
+    # a component's findings include its pack's (they concern it too)
+    findings = battery_findings(store, code, also=(inherited.root,) if inherited is not None else ())
     if at is not None:
         findings = _open_at(findings, at)
     return {
@@ -180,18 +179,15 @@ def get_passport(
 
 
 def _ancestors(
-    store: Store, conn: Connection, own: BatteryState, at: datetime | None, by: str
+    store: Store, conn: Connection, own: BatteryState, at: datetime, by: str
 ) -> list[BatteryState]:
-    """The parent chain of ``own`` (parent first), now or as it was at ``at``."""
+    """The parent chain of ``own`` (parent first) as it was at ``at``, each folded from its stream."""
     if own.parent is None:
         return []
 
     def get(code: str) -> BatteryState | None:
         if code == own.code:
             return own
-        if at is None:
-            entry = store.get_batteries(conn, [code]).get(code)
-            return entry[0] if entry else None
         return fold(code, store.stream_events(conn, code, until=at, by=by))[0]
 
     return chain(own.code, get)

@@ -201,7 +201,7 @@ def filter_findings(
     *,
     rule: str | None = None,
     org: str | None = None,
-    battery: str | None = None,
+    battery: str | Sequence[str] | None = None,
     vin: str | None = None,
     state: str | None = None,
     severity: str | None = None,
@@ -221,7 +221,8 @@ def filter_findings(
         conds.append(F.c.region.like(f"{region_prefix}%"))
     for kind, value in (("org", org), ("battery", battery), ("vin", vin)):
         if value:
-            sub = select(S.c.finding_id).where(S.c.kind == kind, S.c.value == value)
+            match = S.c.value.in_(value) if isinstance(value, (list, tuple)) else S.c.value == value
+            sub = select(S.c.finding_id).where(S.c.kind == kind, match)
             conds.append(F.c.id.in_(sub))
     return stmt.where(and_(*conds)) if conds else stmt
 

@@ -296,12 +296,26 @@ class Store:
                 out[code] = (BatteryState.from_dict(json.loads(doc)), version, head)
         return out
 
+    def get_battery_line(self, conn: Connection, code: str) -> tuple[tuple[BatteryState, int, str] | None,
+                                                                     list[BatteryState]]:
+        """Battery ``code`` (state, version, head) and its ancestors (parent first), in one query: a
+        component's digital ID is derived from its pack (battrace.domain.wholelife)."""
+        # driver SQL (a Core select with aliases costs a millisecond to build, twenty times the query)
+        sql = ("SELECT b.doc, b.version, b.head, p1.doc, p2.doc, p3.doc FROM batteries b"
+               " LEFT JOIN batteries p1 ON p1.code = b.parent LEFT JOIN batteries p2 ON p2.code = p1.parent"
+               f" LEFT JOIN batteries p3 ON p3.code = p2.parent WHERE b.code = {self._mark}")
+        row = conn.exec_driver_sql(sql, (code,)).first()
+        if row is None:
+            return None, []
+        own = (BatteryState.from_dict(json.loads(row[0])), row[1], row[2])
+        return own, [BatteryState.from_dict(json.loads(doc)) for doc in row[3:] if doc is not None]
+
     def get_vehicles(self, conn: Connection, vins: Iterable[str]) -> dict[str, tuple[VehicleState, int, str]]:
-        v = schema.vehicles
         out: dict[str, tuple[VehicleState, int, str]] = {}
-        for chunk in _chunks(list(vins), 500):
-            for row in conn.execute(select(v.c.vin, v.c.doc, v.c.version, v.c.head).where(v.c.vin.in_(chunk))):
-                out[row.vin] = (VehicleState.from_dict(json.loads(row.doc)), row.version, row.head)
+        for chunk in _chunks(list(vins), 500):  # driver SQL, as for batteries (read for every component too)
+            sql, params = self._lookup("vehicles", "vin", "vin, doc, version, head", chunk)
+            for vin, doc, version, head in conn.exec_driver_sql(sql, params):
+                out[vin] = (VehicleState.from_dict(json.loads(doc)), version, head)
         return out
 
     def get_techinfo(self, conn: Connection, streams: Iterable[str]) -> dict[str, tuple[dict[str, Any], int, str]]:
