@@ -281,3 +281,19 @@ def _moment(day: str) -> Any:
     from battrace.domain.events import parse_moment
 
     return parse_moment(day)
+
+
+def test_a_returned_product_is_remade_again_with_its_lineage(sc: Scenario) -> None:
+    e = Events()
+    _remade(PRODUCT24)(e)
+    sc.ingest(e)
+    third = s.code("P", 11, maker="R01")
+    again = Events(items=[])
+    again.add("product.returned", s.REUSER, "2026-01-10", battery=PRODUCT24, reason="capacity below contract")
+    again.test(PRODUCT24, s.REUSER, "2026-01-12", soh=0.72)
+    again.remanufacture(third, [PRODUCT24], "2026-02-01", application="backup_power")
+    sc.ingest(_named("again", again))
+    product = get_passport(sc.platform.store, PRODUCT24)
+    assert (product["state"], product["products"], product["sources"]) == ("remade", [third], [s.PACK])
+    assert get_passport(sc.platform.store, third)["sources"] == [PRODUCT24]
+    assert get_passport(sc.platform.store, third)["remade"] is True
