@@ -84,13 +84,12 @@ def test_the_health_summary_of_a_measured_soh(web: Web) -> None:
     assert "78.0%" in health and "等级 B" in health and "GB/T 34015 完整容量测试" in health
     assert "117 Ah" in health and "梯次利用" in health  # measured capacity; tested by the re-use enterprise
     decision = text_of(re.search(r'<div id="health-decision">(.*?)</div>', r.text, re.S).group(1))  # type: ignore[union-attr]
-    assert "梯次利用候选" in decision and "按 78.0% 判定" in decision
-    assert all(a in decision for a in ("备用电源", "充换电站", "低速车", "其他"))
-    assert "储能" not in decision.replace("NCM 不用于储能", "")  # ternary: barred from storage by default
-    assert "禁止用于电动自行车" in decision
+    # the story's pack was re-made into a product: never advised for re-use again, and the reason said
+    assert "已用于再制造" in decision and "不再作为梯次利用候选" in decision
+    assert not any(a in decision for a in ("备用电源", "充换电站", "低速车"))
     value = text_of(re.search(r'<dl class="kv compact value" id="health-value">(.*?)</dl>', r.text, re.S).group(1))  # type: ignore[union-attr]
-    assert "材料回收价值 10,215 元" in value and "梯次利用价值 12,308 元" in value
-    assert "更优路径 梯次利用候选" in value and "残值 12,308 元" in value
+    assert "材料回收价值 10,215 元" in value and "不允许梯次利用" in value
+    assert "更优路径 材料再生利用" in value and "残值 10,215 元" in value
     assert "2025-06-30" in health  # the date of the metal prices travels with the figures
     assert "没有预警记录" in section(r.text, "alarms")
 
@@ -99,10 +98,10 @@ def test_the_health_summary_in_english(web: Web) -> None:
     web.login("regulator")
     r = web.client.get(f"/b/{s.PACK}", params={"lang": "en"})
     health = section(r.text, "health")
-    assert "Grade B" in health and "re-use candidate" in health and "judged on 78.0%" in health
-    assert "backup power" in health and "charging station" in health and "never for e-bikes" in health
-    assert "Material value CNY 10,215" in health and "Re-use value CNY 12,308" in health
-    assert "Residual value CNY 12,308" in health and "not a quotation" in health
+    assert "Grade B" in health and "already been re-made" in health and "no re-use candidate" in health
+    assert "backup power" not in health
+    assert "Material value CNY 10,215" in health and "Residual value CNY 10,215" in health
+    assert "not a quotation" in health
     assert "No alarms on record" in section(r.text, "alarms")
 
 

@@ -130,7 +130,8 @@ def test_a_participant_sees_the_full_timeline_lineage_health_and_alarms(page: An
     assert page.locator("#timeline .timeline > li").count() >= 10
     assert page.locator("#alarms-table tbody tr").count() == 3
     assert "立即停止使用" in page.inner_text("#alarms-table tbody tr >> nth=0")
-    assert "梯次利用候选" in page.inner_text("#health-decision") and page.is_visible("#health-value")
+    # the pack was re-made: never advised for re-use again, with the reason
+    assert "不再作为梯次利用候选" in page.inner_text("#health-decision") and page.is_visible("#health-value")
     page.click(f"#lineage a[href='/b/{s.MODULES[0]}']")
     page.wait_for_url(f"**/b/{s.MODULES[0]}")
     assert s.MODULES[0] in page.inner_text("#battery-code")
