@@ -14,11 +14,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from battrace.cli.context import state
 from battrace.cli.output import console, err_console, print_fields, print_json, print_table
 from battrace.domain.events import parse_time
+from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
 from battrace.errors import BattraceError, InvalidEvent
 from battrace.interop.jsonl import read_jsonl
 from battrace.services.passport import get_history, get_passport, get_vehicle
 from battrace.services.platform import Platform
 from battrace.services.verify import verify
+
+
+#: An EPCIS document wraps each event in a few levels (document, body, event list, event).
+EPCIS_MAX_DEPTH = MAX_DEPTH + 8
 
 
 def open_platform(ctx: typer.Context) -> Platform:
@@ -81,9 +86,9 @@ def _read_items(file: Path, fmt: str) -> Iterator[tuple[int | None, Any]]:
         from battrace.interop.epcis import from_epcis_document
 
         try:
-            doc = json.loads(file.read_bytes().decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidEvent(f"{file} is not a UTF-8 JSON document: {exc}") from None
+            doc = loads(decode_utf8(file.read_bytes()), max_depth=EPCIS_MAX_DEPTH)
+        except BattraceError as exc:
+            raise InvalidEvent(f"{file} is not a UTF-8 JSON document within the limits: {exc.message}") from None
         yield from enumerate(from_epcis_document(doc), 1)
         return
     raise InvalidEvent(f"--format must be jsonl, csv or epcis, got {fmt!r}", field="format")
