@@ -20,6 +20,7 @@ with a one-line message.
     │   │   ├── NotNormalized           422 not_nfc
     │   │   ├── InvalidUtf8             422 invalid_utf8         (names the line)
     │   │   └── UnprocessableEvent      422 unprocessable_event  (an event the platform failed on; the rest go on)
+    │   └── InvalidAnchor               422 invalid_anchor       (anchor file or key unreadable, signature wrong)
     │   └── InvalidHealthInput          422 invalid_health_input (health, grading, value, forecast, alarms)
     ├── NotFound                        404 not_found
     │   ├── UnknownBattery              404 unknown_battery
@@ -204,3 +205,9 @@ class UnprocessableEvent(InvalidEvent):
     """An event the platform failed on unexpectedly: reported on its line, never a traceback."""
 
     code = "unprocessable_event"
+
+
+class InvalidAnchor(ValidationError):
+    """An anchor file or key that cannot be read, or whose signature does not check."""
+
+    code = "invalid_anchor"

@@ -552,6 +552,7 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "not_nfc": ("文本不是 NFC 规范化形式", "Text not in Unicode NFC"),
         "invalid_utf8": ("不是 UTF-8 编码", "Not UTF-8"),
         "unprocessable_event": ("平台无法处理此事件", "Event could not be processed"),
+        "invalid_anchor": ("锚定文件无效或签名不符", "Invalid anchor or signature"),
     },
 }
 
