@@ -135,8 +135,9 @@ def loads(text: str, *, line: int | None = None, max_depth: int = MAX_DEPTH) -> 
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise InvalidEvent(f"{where}not valid JSON: {exc.msg} (column {exc.colno})", line=line,
-                           json_error=exc.msg, column=exc.colno) from None
+        position = f"column {exc.colno}" if line is not None else f"line {exc.lineno}, column {exc.colno}"
+        raise InvalidEvent(f"{where}not valid JSON: {exc.msg} ({position})", line=line if line is not None
+                           else exc.lineno, json_error=exc.msg, column=exc.colno) from None
     except RecursionError:  # pragma: no cover - the depth check above comes first
         raise NestingTooDeep(f"{where}JSON nested too deep", line=line, limit=max_depth) from None
 

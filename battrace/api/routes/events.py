@@ -62,10 +62,14 @@ def _prepare(items: list[tuple[int | None, Any]], caller_org: str, limit: int) -
         if isinstance(raw, dict):
             named = raw.get("reporter")
             if named is not None and named != caller_org:
-                raise Forbidden(
+                refusal = Forbidden(
                     f"event on line {line} names reporter {str(named)[:40]!r}; the reporter is always the key's "
                     f"organisation ({caller_org})", line=line, reporter=str(named)[:40],
                 )
+                if len(items) == 1:
+                    raise refusal  # one event: the request is refused (403)
+                prepared.append((line, refusal))  # in a batch: that event alone, on its line
+                continue
             raw = {**raw, "reporter": caller_org}
             raw.pop("recorded_at", None)
         prepared.append((line, raw))
@@ -76,7 +80,10 @@ def _prepare(items: list[tuple[int | None, Any]], caller_org: str, limit: int) -
 async def post_events(request: Request, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     """Each event is accepted, `duplicate` or rejected on its own; the report is the one of
     `battrace ingest --json`, plus each event's outcome (seq and hash when stored). The reporter is
-    always the key's organisation."""
+    always the key's organisation (a single event naming another is refused with 403; in a batch,
+    that event alone is rejected with `forbidden`). Each event is held to the limits of
+    docs/ledger.md (nesting, size, numbers, characters, plausible times), one rejection code per
+    cause; the body may have at most 64 MiB."""
     require_org(caller)
     if caller.admin:
         raise Forbidden("the platform admin does not report events; use an organisation's key")
