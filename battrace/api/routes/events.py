@@ -8,20 +8,35 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from battrace.api.deps import CallerDep, PlatformDep
+from battrace.domain.events import EVENT_TYPES
+from battrace.domain.limits import MAX_DEPTH, MAX_EVENT_BYTES
 from battrace.errors import Forbidden, PayloadTooLarge, ValidationError
 from battrace.interop.jsonl import decode_document, decode_lines, split_lines
 from battrace.services.access import require_org
 
 router = APIRouter(tags=["events"])
 
+#: One event as the API documents it: the common fields typed, the rest free (see docs/events.md);
+#: the limits of battrace.domain.limits are stated so that schema-driven fuzzers probe them.
+_EVENT_SCHEMA = {
+    "type": "object",
+    "description": "one event (see docs/events.md)",
+    "properties": {
+        "event_id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "type": {"type": "string", "enum": list(EVENT_TYPES)},
+        "occurred_at": {"type": "string", "format": "date-time", "description": "RFC 3339 with offset, 2000 or later"},
+        "region": {"type": "string", "pattern": "^[0-9]{6}$"},
+        "data": {"type": "object", "description": f"at most {MAX_DEPTH} levels deep in all, {MAX_EVENT_BYTES} "
+                 "bytes for the whole event; finite numbers within ±(2^63-1); NFC text without control or "
+                 "invisible characters"},
+    },
+    "required": ["event_id", "type", "occurred_at"],
+}
 _BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"oneOf": [
-                {"type": "object", "description": "one event (see docs/events.md)"},
-                {"type": "array", "items": {"type": "object"}},
-            ]}},
+            "application/json": {"schema": {"oneOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA}]}},
             "application/x-ndjson": {"schema": {"type": "string", "description": "JSON Lines, one event a line"}},
         },
     }
