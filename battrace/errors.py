@@ -13,7 +13,7 @@ with a one-line message.
     │   │   ├── ImplausibleTime         422 implausible_time     (before 2000, or ahead of the platform's clock)
     │   │   ├── NestingTooDeep          422 nesting_too_deep
     │   │   ├── EventTooLarge           422 event_too_large
-    │   │   ├── NumberOutOfRange        422 number_out_of_range  (beyond ±(2^63-1), or a float literal beyond IEEE double)
+    │   │   ├── NumberOutOfRange        422 number_out_of_range  (beyond ±(2^63-1); a float literal beyond double)
     │   │   ├── NonFiniteNumber         422 non_finite_number    (NaN, Infinity)
     │   │   ├── ForbiddenCharacter      422 forbidden_character  (control, zero-width, bidi-control, NUL)
     │   │   ├── LoneSurrogate           422 lone_surrogate

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,6 @@ from battrace.interop.jsonl import read_jsonl
 from battrace.services.passport import get_history, get_passport, get_vehicle
 from battrace.services.platform import Platform
 from battrace.services.verify import verify
-
 
 #: An EPCIS document wraps each event in a few levels (document, body, event list, event).
 EPCIS_MAX_DEPTH = MAX_DEPTH + 8
@@ -245,8 +243,9 @@ def anchor_cmd(
         print_json(doc)
     else:
         payload = doc["anchor"]
+        where = (f" -> {out}" if out else "") + (f" -> {url}" if url else "")
         console.print(f"anchored {len(payload['heads'])} streams, log at event {payload['log'][0]}, "
-                      f"signed at {payload['signed_at']}" + (f" -> {out}" if out else "") + (f" -> {url}" if url else ""))
+                      f"signed at {payload['signed_at']}{where}")
 
 
 def anchor_key_cmd(

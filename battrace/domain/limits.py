@@ -106,7 +106,7 @@ def _constant(text: str) -> Unusable:
     return Unusable(NonFiniteNumber, text)
 
 
-_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)  # type: ignore[arg-type]
+_DECODER = json.JSONDecoder(parse_int=_int, parse_float=_float, parse_constant=_constant)
 
 
 def depth_of(text: str) -> int:

@@ -311,9 +311,9 @@ class Ledger:
             try:
                 event, recorded = self._parse(line, raw, import_history, now)
             except Exception as exc:  # a refusal, or a failure on this event alone: reported on its line
-                err = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
+                refusal = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
                 outcomes.append(Outcome(line, event_id if isinstance(event_id, str) else None, "rejected",
-                                        err.code, err.message, context=err.context))
+                                        refusal.code, refusal.message, context=refusal.context))
                 continue
             parsed.append((len(outcomes), event, recorded))
             outcomes.append(Outcome(line, event.event_id, "pending"))
@@ -353,8 +353,9 @@ class Ledger:
                 try:
                     decision = decide(event, world)
                 except Exception as exc:
-                    err = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
-                    out.status, out.code, out.message, out.context = "rejected", err.code, err.message, err.context
+                    refused = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
+                    out.status, out.code, out.message = "rejected", refused.code, refused.message
+                    out.context = refused.context
                     continue
                 seq += 1
                 digest = event_hash(seq, recorded, import_history, body)

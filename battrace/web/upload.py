@@ -69,8 +69,7 @@ def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[i
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:  # refused as a whole, naming the line
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UploadError(t("upload.not_utf8_line", line=line)) from None
+        raise UploadError(t("upload.not_utf8_line", line=data.count(b"\n", 0, exc.start) + 1)) from None
     items = _csv_items(t, data) if _is_csv(name, text) else _json_items(t, data, text)
     prepared: list[tuple[int | None, Any]] = []
     for line, raw in items:
