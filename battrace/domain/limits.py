@@ -209,7 +209,57 @@ def check_text(value: str, path: tuple[Any, ...] = (), *, key: bool = False) -> 
 
 def check_raw(raw: Any) -> None:
     """Walk a decoded event (without recursion) and refuse what no field may hold: nesting deeper than
-    :data:`MAX_DEPTH`, numbers out of range or not finite, forbidden characters, text not in NFC."""
+    :data:`MAX_DEPTH`, numbers out of range or not finite, forbidden characters, text not in NFC.
+
+    A quick pass (no paths kept: it runs for every event ingested) finds whether anything is wrong;
+    only then does the thorough pass find the first offending field and name it."""
+    if not _quick_ok(raw):
+        _thorough(raw)
+
+
+def _quick_ok(raw: Any) -> bool:
+    """Whether ``raw`` is within every limit. The texts (keys, values) are checked joined by spaces, in
+    two regular-expression searches and one NFC test: a space matches no forbidden character and, a
+    starter, blocks composition across the joins, so the joined text passes exactly when each does."""
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    keys: list[Any] = []
+    texts: list[str] = []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if type(node) is dict:
+            keys.extend(node)
+            children: Any = node.values()
+        else:
+            children = node
+        for v in children:
+            kind = type(v)
+            if kind is str:
+                texts.append(v)
+            elif kind is int:
+                if not -MAX_INT <= v <= MAX_INT:
+                    return False
+            elif kind is float:
+                if not math.isfinite(v):
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((v, depth + 1))
+            elif v is not None and kind is not bool:
+                return False
+    try:
+        key_text = " ".join(keys)
+    except TypeError:  # a key that is not a string
+        return False
+    if _KEY_FORBIDDEN.search(key_text) is not None:
+        return False
+    text = key_text + " " + " ".join(texts)
+    if _FORBIDDEN.search(text) is not None:
+        return False
+    return text.isascii() or unicodedata.is_normalized("NFC", text)
+
+
+def _thorough(raw: Any) -> None:
     stack: list[tuple[Any, tuple[Any, ...], int]] = [(raw, (), 1)]
     while stack:
         value, path, depth = stack.pop()
