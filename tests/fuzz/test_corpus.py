@@ -127,3 +127,10 @@ def test_every_case_over_http_as_a_json_array(http: Api) -> None:
     # an element that is not JSON but balanced is rejected alone
     r = http.client.post("/api/v1/events", content=b'[\n{"a": 1},\n{oops}]', headers=http.headers("maker"))
     assert r.status_code == 200 and [x["code"] for x in r.json()["rejections"]] == ["invalid_event"] * 2
+
+
+def test_an_epcis_capture_nested_too_deep_is_refused_not_a_crash(http: Api) -> None:
+    body = b'{"type": "EPCISDocument", "epcisBody": ' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"}"
+    r = http.client.post("/api/v1/epcis/capture", content=body, headers={
+        **http.headers("maker"), "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input", r.text[:300]
