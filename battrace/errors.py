@@ -10,6 +10,17 @@ with a one-line message.
     │   ├── InvalidVin                  422 invalid_vin
     │   ├── InvalidCreditCode           422 invalid_credit_code
     │   ├── InvalidEvent                422 invalid_event
+    │   │   ├── ImplausibleTime         422 implausible_time     (before 2000, or ahead of the platform's clock)
+    │   │   ├── NestingTooDeep          422 nesting_too_deep
+    │   │   ├── EventTooLarge           422 event_too_large
+    │   │   ├── NumberOutOfRange        422 number_out_of_range  (beyond ±(2^63-1); a float literal beyond double)
+    │   │   ├── NonFiniteNumber         422 non_finite_number    (NaN, Infinity)
+    │   │   ├── ForbiddenCharacter      422 forbidden_character  (control, zero-width, bidi-control, NUL)
+    │   │   ├── LoneSurrogate           422 lone_surrogate
+    │   │   ├── NotNormalized           422 not_nfc
+    │   │   ├── InvalidUtf8             422 invalid_utf8         (names the line)
+    │   │   └── UnprocessableEvent      422 unprocessable_event  (an event the platform failed on; the rest go on)
+    │   └── InvalidAnchor               422 invalid_anchor       (anchor file or key unreadable, signature wrong)
     │   └── InvalidHealthInput          422 invalid_health_input (health, grading, value, forecast, alarms)
     ├── NotFound                        404 not_found
     │   ├── UnknownBattery              404 unknown_battery
@@ -149,3 +160,54 @@ class LogTampered(BattraceError):
 
 class StorageError(BattraceError):
     status, code = 503, "storage_unavailable"
+
+
+# -- hostile input (battrace.domain.limits): one code per cause, each an InvalidEvent ---------------
+
+
+class ImplausibleTime(InvalidEvent):
+    code = "implausible_time"
+
+
+class NestingTooDeep(InvalidEvent):
+    code = "nesting_too_deep"
+
+
+class EventTooLarge(InvalidEvent):
+    code = "event_too_large"
+
+
+class NumberOutOfRange(InvalidEvent):
+    code = "number_out_of_range"
+
+
+class NonFiniteNumber(InvalidEvent):
+    code = "non_finite_number"
+
+
+class ForbiddenCharacter(InvalidEvent):
+    code = "forbidden_character"
+
+
+class LoneSurrogate(InvalidEvent):
+    code = "lone_surrogate"
+
+
+class NotNormalized(InvalidEvent):
+    code = "not_nfc"
+
+
+class InvalidUtf8(InvalidEvent):
+    code = "invalid_utf8"
+
+
+class UnprocessableEvent(InvalidEvent):
+    """An event the platform failed on unexpectedly: reported on its line, never a traceback."""
+
+    code = "unprocessable_event"
+
+
+class InvalidAnchor(ValidationError):
+    """An anchor file or key that cannot be read, or whose signature does not check."""
+
+    code = "invalid_anchor"

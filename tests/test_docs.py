@@ -48,6 +48,6 @@ def test_every_command_in_the_readme_exists() -> None:
         if line.startswith("```"):
             in_code = not in_code
         elif in_code and line.startswith("battrace "):
-            words = [w for w in line.split("#")[0].split()[1:3] if re.match(r"^[a-z]+$", w)]
+            words = [w for w in line.split("#")[0].split()[1:3] if re.match(r"^[a-z][a-z-]*$", w)]
             name = "battrace " + words[0]
             assert f"## `{name}`" in reference, f"README mentions {name!r}, which is not a command"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from battrace.cli.context import state
 from battrace.cli.output import console, err_console, print_fields, print_json, print_table
 from battrace.domain.events import parse_moment
+from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
 from battrace.errors import BattraceError, InvalidEvent
 from battrace.interop.jsonl import read_jsonl
 from battrace.services.passport import get_history, get_passport, get_vehicle
 from battrace.services.platform import Platform
 from battrace.services.verify import verify
+
+#: An EPCIS document wraps each event in a few levels (document, body, event list, event).
+EPCIS_MAX_DEPTH = MAX_DEPTH + 8
 
 
 def open_platform(ctx: typer.Context) -> Platform:
@@ -81,9 +84,9 @@ def _read_items(file: Path, fmt: str) -> Iterator[tuple[int | None, Any]]:
         from battrace.interop.epcis import from_epcis_document
 
         try:
-            doc = json.loads(file.read_bytes().decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidEvent(f"{file} is not a UTF-8 JSON document: {exc}") from None
+            doc = loads(decode_utf8(file.read_bytes()), max_depth=EPCIS_MAX_DEPTH)
+        except BattraceError as exc:
+            raise InvalidEvent(f"{file} is not a UTF-8 JSON document within the limits: {exc.message}") from None
         yield from enumerate(from_epcis_document(doc), 1)
         return
     raise InvalidEvent(f"--format must be jsonl, csv or epcis, got {fmt!r}", field="format")
@@ -186,13 +189,31 @@ def vehicle_cmd(
 def verify_cmd(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    anchor: Annotated[
+        Path | None, typer.Option("--anchor", help="Also check a signed anchor file (battrace anchor): "
+                                  "every head it recorded must still be in the log.")
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", envvar="BATTRACE_ANCHOR_PUBLIC_KEY",
+                                  help="The platform's Ed25519 public key (PEM) the anchor must be signed with.")
+    ] = None,
 ) -> None:
-    """Check the whole log's hash chains and the read models; exit 1 naming the first broken event."""
-    report = verify(open_platform(ctx).store)
+    """Check every hash chain and re-derive every read model from the log; exit 1 naming what differs."""
+    payload = None
+    trusted = False
+    if anchor is not None:
+        from battrace.services.anchor import load_public_key, read_anchor
+
+        payload, trusted = read_anchor(anchor, load_public_key(public_key) if public_key else None)
+    report = verify(open_platform(ctx).store, anchor=payload)
     if as_json:
-        print_json(report.as_dict())
+        print_json(report.as_dict() | ({"anchor_key_trusted": trusted} if anchor else {}))
     elif report.ok:
-        console.print(f"[green]intact[/green]: {report.events} events, {report.streams} streams, {report.links} links")
+        console.print(f"[green]intact[/green]: {report.events} events, {report.streams} streams, {report.links} links"
+                      f" ({', '.join(report.checks)})")
+        if anchor is not None and not trusted:
+            console.print("note: the anchor's signature was checked against the key it names; pass --public-key "
+                          "to check it is the platform's")
     else:
         first = report.problems[0]
         console.print(f"[red]BROKEN[/red]: {first['message']}")
@@ -202,12 +223,52 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
+def anchor_cmd(
+    ctx: typer.Context,
+    key: Annotated[Path, typer.Option("--key", envvar="BATTRACE_ANCHOR_KEY", exists=True, dir_okay=False,
+                                      help="The platform's Ed25519 private key (PEM; battrace anchor-key).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the signed anchor to this file.")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="POST the signed anchor (JSON) to this URL.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the anchor document.")] = False,
+) -> None:
+    """Sign the head of every chain with the platform key and write it out of reach (run it on a schedule)."""
+    from battrace import clock
+    from battrace.services.anchor import load_private_key, make_anchor, send_anchor, write_anchor
+
+    if out is None and url is None and not as_json:
+        raise InvalidEvent("give --out FILE, --url URL or --json", field="out")
+    doc = make_anchor(open_platform(ctx).store, load_private_key(key), clock.now())
+    if out is not None:
+        write_anchor(doc, out)
+    if url is not None:
+        send_anchor(doc, url)
+    if as_json:
+        print_json(doc)
+    else:
+        payload = doc["anchor"]
+        where = (f" -> {out}" if out else "") + (f" -> {url}" if url else "")
+        console.print(f"anchored {len(payload['heads'])} streams, log at event {payload['log'][0]}, "
+                      f"signed at {payload['signed_at']}{where}")
+
+
+def anchor_key_cmd(
+    path: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the private key (PEM, mode 0600).")],
+) -> None:
+    """Create the platform's Ed25519 anchor key (PATH) and its public key (PATH.pub)."""
+    from battrace.services.anchor import generate_key
+
+    public = generate_key(path)
+    console.print(f"private key {path} (keep it secret), public key {public} (give it to whoever verifies)")
+
+
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_cmd)
     app.command("passport")(passport_cmd)
     app.command("history")(history_cmd)
     app.command("vehicle")(vehicle_cmd)
     app.command("verify")(verify_cmd)
+    app.command("anchor")(anchor_cmd)
+    app.command("anchor-key")(anchor_key_cmd)
 
 
 __all__ = ["register", "open_platform", "read_jsonl", "BattraceError"]

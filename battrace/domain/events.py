@@ -22,6 +22,7 @@ from typing import Any
 
 from battrace.domain.codes import parse_code
 from battrace.domain.credit import validate_credit_code
+from battrace.domain.limits import check_moment, check_raw, check_size
 from battrace.domain.vin import validate_vin
 from battrace.errors import BattraceError, InvalidEvent
 
@@ -29,7 +30,11 @@ APPLICATIONS = ("energy_storage", "backup_power", "charging_station", "low_speed
 PROCESSES = ("hydro", "pyro", "direct")
 TEST_METHODS = ("gbt34015", "pulse")
 COMMON_FIELDS = ("event_id", "type", "occurred_at", "reporter", "region", "data")
-_REGION = re.compile(r"^\d{6}$")
+_REGION = re.compile(r"[0-9]{6}")  # ASCII digits only (\d would take fullwidth digits)
+#: RFC 3339 date-time with a mandatory offset, ASCII digits only.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?P<frac>\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 _EVENT_ID_MAX = 128
 
 
@@ -75,7 +80,7 @@ _VALID_CREDIT: set[str] = set()
 
 
 def _credit(t: str, f: str, v: Any) -> str:
-    if v in _VALID_CREDIT:  # the same few thousand organisations report millions of events
+    if isinstance(v, str) and v in _VALID_CREDIT:  # the same few thousand organisations report millions of events
         return str(v)
     if not isinstance(v, str):
         raise _fail(t, f, "must be an 18-character unified social credit code", v)
@@ -224,12 +229,20 @@ def parse_time(value: Any, field: str = "occurred_at", event_type: str | None = 
     """An RFC 3339 timestamp with an offset (``Z`` or ``+08:00``)."""
     if not isinstance(value, str):
         raise _fail(event_type, field, "must be an RFC 3339 timestamp with offset", value)
+    form = _RFC3339.fullmatch(value)
+    if form is None:
+        if _without_offset(value):
+            raise _fail(event_type, field, "needs a time-zone offset (China reports in +08:00)", value)
+        raise _fail(event_type, field, "is not an RFC 3339 timestamp (2026-05-01T09:30:00+08:00)", value)
+    text = value.upper()
+    frac = form.group("frac")
+    if frac and len(frac) > 7:  # Python keeps microseconds: drop the nanosecond digits
+        text = text.replace(frac, frac[:7], 1)
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(event_type, field, "is not an RFC 3339 timestamp", value) from None
-    if moment.tzinfo is None:
-        raise _fail(event_type, field, "needs a time-zone offset (China reports in +08:00)", value)
+        raise _fail(event_type, field, "is not a valid date and time", value) from None
+    check_moment(moment, field, event_type=event_type, text=value)
     return moment
 
 
@@ -246,6 +259,13 @@ def parse_moment(value: Any, field: str = "at") -> datetime:
             raise _fail(None, field, "is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp", value) from None
         return datetime.fromisoformat(f"{day.date().isoformat()}T23:59:59.999999+08:00")
     return parse_time(value, field)
+
+
+def _without_offset(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +335,7 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
     """
     if not isinstance(raw, dict):
         raise InvalidEvent(f"an event must be a JSON object, got {type(raw).__name__}")
+    check_raw(raw)
     event_type = raw.get("type")
     if not isinstance(event_type, str):
         raise _fail(None, "type", "is required", event_type)
@@ -322,15 +343,18 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
     if spec is None:
         raise _fail(None, "type", f"is not a known event type ({', '.join(EVENT_TYPES)})", event_type)
     event_id = raw.get("event_id")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > _EVENT_ID_MAX:
-        raise _fail(event_type, "event_id", f"is required (a string of 1-{_EVENT_ID_MAX} characters)", event_id)
+    if (not isinstance(event_id, str) or not event_id.strip() or event_id != event_id.strip()
+            or len(event_id) > _EVENT_ID_MAX):
+        raise _fail(event_type, "event_id",
+                    f"is required (a string of 1-{_EVENT_ID_MAX} characters, not blank, no surrounding spaces)",
+                    event_id)
     occurred_at = parse_time(raw.get("occurred_at"), "occurred_at", event_type)
     who = raw.get("reporter", reporter)
     if who is None:
         raise _fail(event_type, "reporter", "is required (the reporter's unified social credit code)")
     _credit(event_type, "reporter", who)
     region = raw.get("region")
-    if region is not None and (not isinstance(region, str) or not _REGION.match(region)):
+    if region is not None and (not isinstance(region, str) or not _REGION.fullmatch(region)):
         raise _fail(event_type, "region", "must be a 6-digit GB/T 2260 division code", region)
     data = raw.get("data")
     if data is not None and not isinstance(data, dict):
@@ -357,6 +381,7 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
         canonical = canonical_json(content)
     except (TypeError, ValueError) as exc:  # pragma: no cover - JSON input is always serialisable
         raise _fail(event_type, "data", f"is not serialisable: {exc}") from None
+    check_size(canonical, event_type)
     return Event(event_id, event_type, occurred_at, who, region, fields, content, canonical)
 
 

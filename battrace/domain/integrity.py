@@ -173,11 +173,16 @@ def _assembled(x: _Ctx) -> None:
     x.change(parent.code)
 
 
+def techinfo_document(event: Event) -> dict[str, Any]:
+    """The techinfo read model's document after a ``techinfo.filed`` (also what ``verify`` re-derives)."""
+    f = event.fields
+    return {"maker": event.reporter, "model": f["model"], "ccc_certified_at": f["ccc_certified_at"],
+            "document": f["document"], "filed_at": event.content["occurred_at"]}
+
+
 def _techinfo(x: _Ctx) -> None:
-    f = x.e.fields
-    x.d.techinfo = {"maker": x.e.reporter, "model": f["model"], "ccc_certified_at": f["ccc_certified_at"],
-                    "document": f["document"], "filed_at": x.e.content["occurred_at"]}
-    x.d.extra_streams.append(techinfo_stream(x.e.reporter, f["model"]))
+    x.d.techinfo = techinfo_document(x.e)
+    x.d.extra_streams.append(techinfo_stream(x.e.reporter, x.e.fields["model"]))
 
 
 def _not_for_vehicles(x: _Ctx, b: BatteryState) -> None:

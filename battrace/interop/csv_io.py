@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from battrace.domain.limits import loads
 from battrace.errors import BattraceError, InvalidEvent
 
 LIST_FIELDS = frozenset({"components", "batteries", "batteries_present", "sources"})
@@ -90,9 +91,9 @@ def parse_cell(column: str, text: str) -> Any:
         raise ValueError("must be true or false")
     if column in JSON_FIELDS:
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"is not JSON ({exc.msg} at character {exc.pos})") from None
+            value = loads(text)  # within the limits (depth, numbers) of battrace.domain.limits
+        except BattraceError as exc:
+            raise ValueError(f"is not JSON within the limits ({exc.message})") from None
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object")
         return value

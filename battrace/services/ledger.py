@@ -18,7 +18,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -26,13 +26,12 @@ from sqlalchemy import Connection
 from battrace import clock
 from battrace.domain.events import Event, canonical_json, parse_event, parse_time, sha256_hex
 from battrace.domain.integrity import Decision, decide
+from battrace.domain.limits import FUTURE_TOLERANCE, check_moment
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState, VehicleState
-from battrace.errors import BattraceError, EventIdConflict, InvalidEvent
+from battrace.errors import BattraceError, EventIdConflict, InvalidEvent, StorageError, UnprocessableEvent
 from battrace.storage.store import GENESIS, Store
 
-#: How far ahead of the platform's clock an ``occurred_at`` may lie (clock skew).
-FUTURE_TOLERANCE = timedelta(minutes=5)
 DEFAULT_BATCH = 2000
 #: An ingest that appends at least this many events refreshes the database's planner statistics.
 BULK_LOAD = 50_000
@@ -240,7 +239,7 @@ class Ledger:
         report = IngestReport()
         for batch in _batches(items, self.batch_size):
             with _cyclic_gc_paused():
-                outcomes = self._ingest_batch(batch, import_history)
+                outcomes = self._ingest_isolated(batch, import_history)
             if keep_outcomes:
                 report.outcomes.extend(outcomes)
             else:
@@ -255,16 +254,39 @@ class Ledger:
             self.store.refresh_statistics()
         return report
 
+    def _ingest_isolated(self, batch: list[tuple[int | None, Any]], import_history: bool) -> list[Outcome]:
+        """One batch, so that one event cannot sink its neighbours: when the batch's transaction
+        fails (an observer or the database failing on some event), it is rolled back and retried in
+        halves, down to the single event, which is then reported rejected on its line. A single
+        event failing on storage (the database gone) still stops the ingest."""
+        try:
+            return self._ingest_batch(batch, import_history)
+        except Exception as exc:
+            if len(batch) > 1:
+                half = len(batch) // 2
+                return (self._ingest_isolated(batch[:half], import_history)
+                        + self._ingest_isolated(batch[half:], import_history))
+            if isinstance(exc, StorageError):
+                raise
+            line, raw = batch[0]
+            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            err = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
+            return [Outcome(line, event_id if isinstance(event_id, str) else None, "rejected", err.code,
+                            err.message, context=err.context)]
+
     def _parse(self, line: int | None, raw: Any, import_history: bool, now: datetime) -> tuple[Event, datetime]:
         if isinstance(raw, BattraceError):
             raise raw
         event = parse_event(raw)
+        check_moment(event.occurred_at, "occurred_at", now=now, event_type=event.type,
+                     text=event.content["occurred_at"])
         if import_history:
             if "recorded_at" not in raw:
                 raise InvalidEvent(
                     f"{event.type}: field 'recorded_at' is required with --import-history", field="recorded_at"
                 )
             recorded = parse_time(raw["recorded_at"], "recorded_at", event.type)
+            check_moment(recorded, "recorded_at", now=now, event_type=event.type, text=raw["recorded_at"])
             if recorded < event.occurred_at:
                 raise InvalidEvent(
                     f"{event.type}: recorded_at {raw['recorded_at']} is before occurred_at", field="recorded_at"
@@ -288,9 +310,10 @@ class Ledger:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
             try:
                 event, recorded = self._parse(line, raw, import_history, now)
-            except BattraceError as exc:
+            except Exception as exc:  # a refusal, or a failure on this event alone: reported on its line
+                refusal = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
                 outcomes.append(Outcome(line, event_id if isinstance(event_id, str) else None, "rejected",
-                                        exc.code, exc.message, context=exc.context))
+                                        refusal.code, refusal.message, context=refusal.context))
                 continue
             parsed.append((len(outcomes), event, recorded))
             outcomes.append(Outcome(line, event.event_id, "pending"))
@@ -329,8 +352,10 @@ class Ledger:
                     continue
                 try:
                     decision = decide(event, world)
-                except BattraceError as exc:
-                    out.status, out.code, out.message, out.context = "rejected", exc.code, exc.message, exc.context
+                except Exception as exc:
+                    refused = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
+                    out.status, out.code, out.message = "rejected", refused.code, refused.message
+                    out.context = refused.context
                     continue
                 seq += 1
                 digest = event_hash(seq, recorded, import_history, body)
@@ -362,6 +387,12 @@ class Ledger:
             for observer in self.observers:
                 observer.after_append(conn, accepted, world)
         return outcomes
+
+
+def _unprocessable(exc: BaseException) -> BattraceError:
+    """A failure on one event as its rejection (the type and message, never a traceback)."""
+    return UnprocessableEvent(f"the platform could not process this event ({type(exc).__name__}: {exc})"[:300],
+                              error=type(exc).__name__)
 
 
 def _battery_row(code: str, world: BatchWorld) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from battrace.domain.rules.finding import OPEN, RESOLVED, Finding, Resolution
 from battrace.domain.rules.r11 import Sales
 from battrace.domain.rules.timers import Timer
 from battrace.storage import schema
+from battrace.storage.chain import append, row_body
 
 F = schema.findings
 S = schema.finding_subjects
@@ -82,6 +83,7 @@ def insert_findings(conn: Connection, findings: Sequence[Finding]) -> int:
     ]
     if subjects:
         conn.execute(S.insert(), subjects)
+    log_findings(conn, sorted(ids.values()), "raised")
     return len(new)
 
 
@@ -92,6 +94,9 @@ def resolve_findings(conn: Connection, resolutions: Sequence[Resolution]) -> int
         first.setdefault(r.dedupe_key, r)
     if not first:
         return 0
+    resolving: list[int] = []
+    for chunk in _chunks(list(first)):
+        resolving.extend(conn.execute(select(F.c.id).where(F.c.dedupe_key.in_(chunk), F.c.state == OPEN)).scalars())
     stmt = (
         update(F)
         .where(F.c.dedupe_key == bindparam("k"), F.c.state == OPEN)
@@ -99,7 +104,38 @@ def resolve_findings(conn: Connection, resolutions: Sequence[Resolution]) -> int
                 resolved_event_id=bindparam("e"))
     )
     result = conn.execute(stmt, [{"k": r.dedupe_key, "s": r.seq, "a": r.at, "e": r.event_id} for r in first.values()])
+    log_findings(conn, sorted(resolving), "resolved")
     return int(result.rowcount or 0)
+
+
+# -- the findings' hash chain (battrace.storage.chain) ---------------------------------------------
+
+
+def finding_bodies(conn: Connection, ids: Sequence[int] | None = None) -> Iterator[tuple[int, str]]:
+    """``(id, body)`` of the given findings (all, in id order, when ``ids`` is None): the whole row
+    with its subjects, as the chain records it and ``verify`` compares it."""
+    if ids is None:  # page through the table by id: memory stays flat
+        last = 0
+        while True:
+            page = list(conn.execute(select(F.c.id).where(F.c.id > last).order_by(F.c.id).limit(_CHUNK)).scalars())
+            if not page:
+                return
+            yield from finding_bodies(conn, page)
+            last = page[-1]
+    for chunk in _chunks(list(ids)):
+        stmt = select(F).where(F.c.id.in_(chunk)).order_by(F.c.id)
+        sub = select(S).where(S.c.finding_id.in_(chunk)).order_by(S.c.finding_id, S.c.kind, S.c.value)
+        subjects: dict[int, list[list[str]]] = {}
+        for srow in conn.execute(sub):
+            subjects.setdefault(srow.finding_id, []).append([srow.kind, srow.value])
+        for row in conn.execute(stmt):
+            yield row.id, row_body({**row._mapping, "subjects": subjects.get(row.id, [])})
+
+
+def log_findings(conn: Connection, ids: Sequence[int], action: str) -> None:
+    """Append the findings' rows after ``action`` to their chain, in the caller's transaction."""
+    if ids:
+        append(conn, schema.finding_log, [(str(i), action, body) for i, body in finding_bodies(conn, ids)])
 
 
 def open_keys(conn: Connection, rule: str) -> set[str]:

@@ -292,3 +292,18 @@ Index("ix_alarms_first_at", alarms.c.first_at)
 Index("ix_alarms_region", alarms.c.region)
 Index("ix_alarms_maker", alarms.c.maker)
 Index("ix_alarms_vehicle_maker", alarms.c.vehicle_maker)
+
+# -- hash-chained records (migration 0007) ------------------------------------------------------------
+
+#: Every change to a finding (raised, resolved), as an append-only hash chain
+#: (:mod:`battrace.storage.chain`); ``body`` is the finding's whole row after the change.
+finding_log = Table(
+    "finding_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+Index("ix_finding_log_subject", finding_log.c.subject)

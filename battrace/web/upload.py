@@ -3,17 +3,18 @@ for :meth:`battrace.services.ledger.Ledger.ingest` — the same path the API's `
 
 As in the API the reporter is always the key's organisation: a line naming another reporter is
 rejected (here per line, so the rest of the file still gets its results) and ``recorded_at`` is
-dropped. A line that is not JSON is rejected on its own; a CSV file whose cells cannot be read at
+dropped. A line that is not JSON (or not UTF-8, or beyond the limits of
+:mod:`battrace.domain.limits`) is rejected on its own; a CSV file whose cells cannot be read at
 all is refused as a whole, naming the line and column (:class:`~battrace.interop.csv_io.InvalidCsv`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from battrace.errors import BattraceError, Forbidden, InvalidEvent
 from battrace.interop.csv_io import read_events_csv_lines
+from battrace.interop.jsonl import decode_document, decode_lines, split_lines
 from battrace.web.i18n import Translator
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -38,23 +39,17 @@ def _is_csv(name: str, text: str) -> bool:
     return not text.lstrip().startswith(("{", "["))
 
 
-def _json_items(t: Translator, text: str) -> list[tuple[int | None, Any]]:
-    stripped = text.strip()
-    if stripped.startswith("["):
+def _json_items(t: Translator, data: bytes, text: str) -> list[tuple[int | None, Any]]:
+    if text.strip().startswith("["):
         try:
-            parsed = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise UploadError(t("upload.bad_json", line=exc.lineno, message=exc.msg)) from None
-        return list(enumerate(parsed, 1)) if isinstance(parsed, list) else [(1, parsed)]
+            return list(decode_document(data))
+        except BattraceError as exc:
+            raise UploadError(t("upload.unreadable", message=exc.message)) from None
     items: list[tuple[int | None, Any]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            items.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            message = t("upload.bad_json", line=number, message=exc.msg)
-            items.append((number, InvalidEvent(message, line=number)))
+    for number, raw in decode_lines(split_lines(data)):
+        if isinstance(raw, BattraceError) and "json_error" in raw.context:  # in the page's language
+            raw = InvalidEvent(t("upload.bad_json", line=number, message=raw.context["json_error"]), line=number)
+        items.append((number, raw))
     return items
 
 
@@ -73,9 +68,9 @@ def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[i
         raise UploadError(t("upload.too_large", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UploadError(t("upload.not_utf8")) from None
-    items = _csv_items(t, data) if _is_csv(name, text) else _json_items(t, text)
+    except UnicodeDecodeError as exc:  # refused as a whole, naming the line
+        raise UploadError(t("upload.not_utf8_line", line=data.count(b"\n", 0, exc.start) + 1)) from None
+    items = _csv_items(t, data) if _is_csv(name, text) else _json_items(t, data, text)
     prepared: list[tuple[int | None, Any]] = []
     for line, raw in items:
         if isinstance(raw, dict):

@@ -7,6 +7,7 @@ strategies are driven directly.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -56,3 +57,47 @@ def test_no_input_makes_the_server_fail(fuzz_api: Api, role: str) -> None:
         except AssertionError as exc:
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+#: Every code an event may be rejected with; ``unprocessable_event`` (a failure) is not among them.
+REFUSALS = {"invalid_event", "invalid_code", "invalid_vin", "invalid_credit_code", "implausible_time",
+            "nesting_too_deep", "event_too_large", "number_out_of_range", "non_finite_number", "forbidden_character",
+            "lone_surrogate", "not_nfc", "invalid_utf8", "unknown_org", "unknown_battery", "unknown_vehicle",
+            "unknown_manufacturer", "forbidden_event", "not_custodian", "invalid_transition", "duplicate_code",
+            "already_assembled", "event_id_conflict", "forbidden"}
+
+
+def test_post_events_holds_the_limits_for_any_generated_body(fuzz_api: Api) -> None:
+    """POST /events with schema-generated events (the schema states the limits), and with the same
+    bodies made hostile (deep, huge numbers, NaN, control characters): never a 5xx, never a failure
+    of the platform reported as a rejection, and the log still verifies."""
+    from hypothesis import strategies as st
+
+    from battrace.services.verify import verify
+
+    operation = next(op for op in _operations(fuzz_api) if op.path == "/api/v1/events" and op.method == "post")
+    poison = st.sampled_from(['{"x": NaN}', '{"x": 1e400}', '{"x": ' + "9" * 5000 + "}", '{"x": "\\u0000"}',
+                              '{"x": "\\ud800"}', '{"x": "e\\u0301"}', '{"x": "\\u200b"}',
+                              '{"a":' * 50 + "1" + "}" * 50])
+
+    @given(case=operation.as_strategy(), extra=poison)
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(case: schemathesis.Case, extra: str) -> None:
+        headers = dict(case.headers or {})
+        headers.update(fuzz_api.headers("maker"))
+        response = case.call(headers=headers)
+        assert response.status_code < 500, (case.body, response.text[:300])
+        if response.status_code == 200:
+            codes = {r["code"] for r in response.json()["rejections"]}
+            assert codes <= REFUSALS, codes
+        if isinstance(case.body, dict):  # the same event with poisoned data, as raw JSON text
+            text = json.dumps({k: v for k, v in case.body.items() if k != "data"})[:-1]
+            raw = (text + (", " if len(text) > 1 else "") + f'"data": {extra}}}').encode()
+            r = fuzz_api.client.post("/api/v1/events", content=raw, headers={
+                **fuzz_api.headers("maker"), "Content-Type": "application/json"})
+            assert r.status_code < 500, r.text[:300]
+            if r.status_code == 200:
+                assert r.json()["accepted"] == 0 and {x["code"] for x in r.json()["rejections"]} <= REFUSALS
+
+    check()
+    assert verify(fuzz_api.platform.store).ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -31,15 +32,19 @@ credits = st.builds(
     st.text("0123456789", min_size=6, max_size=6),
     st.text(ALPHABET, min_size=9, max_size=9),
 )
-texts = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(
-    lambda s: s.strip() != ""
+#: Text within the limits of battrace.domain.limits: no surrogates, controls, format (zero-width,
+#: bidi) or unassigned characters, in NFC, without surrounding spaces.
+_SAFE = st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Cn"))
+safe_text = st.text(_SAFE, max_size=20).map(lambda t: unicodedata.normalize("NFC", t))
+texts = st.text(_SAFE, min_size=1, max_size=40).map(lambda t: unicodedata.normalize("NFC", t).strip()).filter(
+    lambda s: s != ""
 )
 positive = st.floats(min_value=0.001, max_value=1e6, allow_nan=False) | st.integers(min_value=1, max_value=10**6)
-json_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=20) | st.floats(
+json_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | safe_text | st.floats(
     allow_nan=False, allow_infinity=False, width=32
 )
 json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(
-    st.text(max_size=8), c, max_size=3), max_leaves=8)
+    safe_text, c, max_size=3), max_leaves=8)
 offsets = st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 times = st.builds(
     lambda dt, tz, z: dt.replace(tzinfo=tz).isoformat().replace("+00:00", "Z" if z else "+00:00"),
@@ -87,7 +92,7 @@ OPTIONAL: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         {"removed": codes, "installed": codes}), min_size=1, max_size=3)},
     "battery.tested": {"measured_capacity_ah": positive, "internal_resistance_mohm": positive,
                        "method": st.sampled_from(("gbt34015", "pulse")),
-                       "features": st.dictionaries(st.text(max_size=8), json_values, max_size=3)},
+                       "features": st.dictionaries(safe_text, json_values, max_size=3)},
     "battery.remanufactured": {"certification": texts},
     "battery.dismantled": {"components": unique_codes()},
 }
@@ -95,8 +100,8 @@ OPTIONAL: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 
 def native_event(event_type: str) -> st.SearchStrategy[dict[str, Any]]:
     common = {"event_id": texts, "type": st.just(event_type), "occurred_at": times, "reporter": credits}
-    optional_common = {"region": st.from_regex(r"\A\d{6}\Z"),
-                       "data": st.dictionaries(st.text(max_size=8), json_values, max_size=3)}
+    optional_common = {"region": st.from_regex(r"\A[0-9]{6}\Z"),
+                       "data": st.dictionaries(safe_text, json_values, max_size=3)}
     return st.fixed_dictionaries({**common, **FIELDS[event_type]},
                                  optional={**optional_common, **OPTIONAL.get(event_type, {})})
 

@@ -152,7 +152,7 @@ def test_receipt_by_someone_else_than_the_named_receiver_is_refused(platform: Pl
 
 def test_occurred_in_the_future_is_refused(platform: Platform) -> None:
     event = {**s.story()[0], "occurred_at": "2027-01-01T00:00:00+08:00"}
-    assert rejected_code(platform, event) == "invalid_event"
+    assert rejected_code(platform, event) == "implausible_time"
 
 
 def test_log_refuses_update_and_delete(platform: Platform) -> None:

@@ -149,3 +149,18 @@ def test_holdings_are_paginated(web: Web) -> None:
     codes = set(re.findall(r'<td><a class="code" href="/b/([0-9A-Z]+)">', first.text))
     codes2 = set(re.findall(r'<td><a class="code" href="/b/([0-9A-Z]+)">', second.text))
     assert len(codes) == 50 and not codes & codes2
+
+
+def test_a_hostile_line_in_an_upload_is_rejected_alone(web: Web) -> None:
+    web.login("maker")
+    lines = [
+        json.dumps(produced(601, s.code("P", 601))),
+        json.dumps(produced(602, s.code("P", 602)))[:-1] + ', "data": {"x": ' + "9" * 5000 + "}}",
+        '{"a":' * 3000 + "1" + "}" * 3000,
+        json.dumps(produced(603, s.code("P", 603), data={"x": "\u200b"})),
+        json.dumps(produced(604, s.code("P", 604))),
+    ]
+    status, html = upload(web, "report.jsonl", "\n".join(lines).encode())
+    assert status == 200
+    assert rows(html) == [("accepted", "1"), ("rejected", "2"), ("rejected", "3"), ("rejected", "4"),
+                          ("accepted", "5")]

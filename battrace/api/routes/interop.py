@@ -16,10 +16,12 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from battrace.api.deps import CallerDep, PlatformDep
 from battrace.domain.access import PUBLIC
-from battrace.errors import Forbidden, PayloadTooLarge, Unauthorized, ValidationError
+from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
+from battrace.errors import BattraceError, Forbidden, PayloadTooLarge, Unauthorized, ValidationError
 from battrace.services import interop
 from battrace.services.access import audit, battery_tier, require_org
 from battrace.services.passport import get_passport
@@ -80,18 +82,21 @@ async def epcis_capture(request: Request, platform: PlatformDep, caller: CallerD
     if caller.admin:
         raise Forbidden("the platform admin does not report events; use an organisation's key")
     body = await request.body()
-    try:
-        doc = json.loads(body.decode("utf-8")) if body else None
-    except UnicodeDecodeError:
-        raise ValidationError("the body is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    events = interop.read_epcis(doc)
-    limit = platform.settings.batch_limit
-    if len(events) > limit:
-        raise PayloadTooLarge(f"a request may carry at most {limit} events, got {len(events)}", limit=limit)
-    report = interop.capture(platform.ledger, events, reporter=caller.org)
-    return report.as_dict(outcomes=True)
+    org = caller.org
+
+    def work() -> dict[str, Any]:  # decoding and the ingest run in a worker thread, off the event loop
+        try:  # within the limits of battrace.domain.limits, a few levels more for the document's wrapping
+            doc = loads(decode_utf8(body), max_depth=MAX_DEPTH + 8) if body else None
+        except BattraceError as exc:
+            raise ValidationError(f"the body is not valid JSON within the limits: {exc.message}",
+                                  **exc.context) from None
+        events = interop.read_epcis(doc)
+        limit = platform.settings.batch_limit
+        if len(events) > limit:
+            raise PayloadTooLarge(f"a request may carry at most {limit} events, got {len(events)}", limit=limit)
+        return interop.capture(platform.ledger, events, reporter=org).as_dict(outcomes=True)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/epcis/context.jsonld", summary="The battrace EPCIS JSON-LD context (bt: vocabulary)",
