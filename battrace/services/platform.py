@@ -9,6 +9,7 @@ from battrace import clock
 from battrace.config import Settings
 from battrace.domain.rules.config import RulesConfig
 from battrace.services.compliance import ComplianceEngine
+from battrace.services.guard import Guard
 from battrace.services.ledger import Ledger, Observer
 from battrace.storage.store import Store
 
@@ -23,6 +24,8 @@ class Platform:
         self.observers: list[Observer] = []
         self.ledger = Ledger(self.store, observers=self.observers, now=now)
         self.rules = RulesConfig.from_settings(settings)
+        #: The one guarded read path (tier, audit, refusal) that routes and pages call.
+        self.guard = Guard(self.store, now)
         if settings.rules:
             self.observers.append(ComplianceEngine(self.rules))
 

@@ -5,7 +5,8 @@ The walk streams rows from the database (memory stays flat in the size of the lo
    content, the indexed columns equal to the content;
 2. links in ``(stream, version)`` order joined to their events: versions contiguous, each link
    recomputed from the previous one, the stream's last link equal to the read model's head, and the
-   read model equal to the fold of the stream.
+   read model equal to the fold of the stream;
+3. the audit log's hash chain (:func:`verify_audit_chain`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from battrace.domain.events import parse_event, parse_time
 from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
 from battrace.domain.state import BatteryState, VehicleState
 from battrace.services.ledger import event_hash, link_hash
+from battrace.storage import audit as audit_db
 from battrace.storage import schema
 from battrace.storage.store import GENESIS, Store
 
@@ -54,7 +56,16 @@ def verify(store: Store, progress: Callable[[int], None] | None = None) -> Verif
     with store.reader() as conn:
         _verify_events(conn, report, progress)
         _verify_streams(store, conn, report)
+        verify_audit_chain(conn, report)
     return report
+
+
+def verify_audit_chain(conn: Connection, report: VerifyReport) -> None:
+    """The audit log's hash chain and head (:func:`battrace.storage.audit.check_chain`): an edited,
+    inserted or deleted audit row is reported as ``audit_chain`` / ``audit_head``."""
+    found = audit_db.check_chain(conn)
+    for problem in found.problems:
+        report.add(problem["kind"], problem["message"], audit_id=problem["id"])
 
 
 def _verify_events(conn: Connection, report: VerifyReport, progress: Callable[[int], None] | None) -> None:

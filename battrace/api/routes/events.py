@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from battrace.api.deps import CallerDep, PlatformDep
-from battrace.errors import BattraceError, Forbidden, InvalidEvent, PayloadTooLarge, ValidationError
+from battrace.errors import Forbidden, InvalidEvent, PayloadTooLarge, ValidationError
 from battrace.services.access import require_org
+from battrace.services.stamping import stamp_reporter
 
 router = APIRouter(tags=["events"])
 
@@ -54,7 +55,8 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, Any]]:
 async def post_events(request: Request, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     """Each event is accepted, `duplicate` or rejected on its own; the report is the one of
     `battrace ingest --json`, plus each event's outcome (seq and hash when stored). The reporter is
-    always the key's organisation."""
+    always the key's organisation: an event naming another is rejected on its own line (`forbidden`),
+    as in the web console's upload."""
     require_org(caller)
     if caller.admin:
         raise Forbidden("the platform admin does not report events; use an organisation's key")
@@ -66,17 +68,7 @@ async def post_events(request: Request, platform: PlatformDep, caller: CallerDep
     limit = platform.settings.batch_limit
     if len(items) > limit:
         raise PayloadTooLarge(f"a request may carry at most {limit} events, got {len(items)}", limit=limit)
-    prepared: list[tuple[int | None, Any]] = []
-    for line, raw in items:
-        if isinstance(raw, dict) and not isinstance(raw, BattraceError):
-            named = raw.get("reporter")
-            if named is not None and named != caller.org:
-                raise Forbidden(
-                    f"event on line {line} names reporter {named!r}; the reporter is always the key's "
-                    f"organisation ({caller.org})", line=line, reporter=named,
-                )
-            raw = {**raw, "reporter": caller.org}
-            raw.pop("recorded_at", None)
-        prepared.append((line, raw))
+    assert caller.org is not None
+    prepared = stamp_reporter(items, caller.org)
     report = platform.ledger.ingest(prepared)
     return report.as_dict(outcomes=True)

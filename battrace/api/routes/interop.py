@@ -17,11 +17,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from battrace.api.deps import CallerDep, PlatformDep
-from battrace.domain.access import PUBLIC
-from battrace.errors import Forbidden, PayloadTooLarge, Unauthorized, ValidationError
+from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
+from battrace.domain.access import PARTICIPANT
+from battrace.errors import Forbidden, PayloadTooLarge, ValidationError
 from battrace.services import interop
-from battrace.services.access import audit, battery_tier, require_org
+from battrace.services.access import require_org
 from battrace.services.passport import get_passport
 
 router = APIRouter(tags=["interop"])
@@ -42,30 +42,16 @@ _CAPTURE_DOC = {
 }
 
 
-def _participant(platform: PlatformDep, caller: CallerDep, code: str, action: str) -> dict[str, Any]:
-    """The full passport when the caller's tier is participant or above; refusals audited."""
-    passport = get_passport(platform.store, code)
-    tier = battery_tier(platform.store, caller, passport)
-    if tier == PUBLIC:
-        if caller.anonymous:
-            raise Unauthorized(f"{code}: credentials required for this data")
-        audit(platform.store, caller, action, code, False, "no relation to this item", platform.now())
-        raise Forbidden(f"{code}: your organisation has no relation to it; only its public tier is open",
-                        resource=code)
-    audit(platform.store, caller, action, code, True, tier, platform.now())
-    return passport
-
-
 def _ld_json(body: Any) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, default=str), media_type=LD_JSON)
 
 
 @router.get("/batteries/{code}/epcis", summary="A battery's history as an EPCIS 2.0 document",
             response_class=Response, responses=_LD_RESPONSE)
-def battery_epcis(code: str, platform: PlatformDep, caller: CallerDep) -> Response:
+def battery_epcis(code: str, platform: PlatformDep, caller: ReaderDep) -> Response:
     """Every event of the battery's history, in ledger order, one EPCIS event each (`eventID` = the
     CBV 2.0 event hash), valid against the official EPCIS 2.0 JSON schema."""
-    passport = _participant(platform, caller, code, "battery.epcis")
+    passport = platform.guard.battery(caller, code, "battery.epcis", least=PARTICIPANT).passport
     return _ld_json(interop.epcis_document(passport, created_at=platform.now()))
 
 
@@ -103,13 +89,13 @@ def epcis_context() -> Response:
 
 @router.get("/batteries/{code}/passport", summary="A battery's passport as the EU Battery Pass (or native)")
 def battery_passport(
-    code: str, platform: PlatformDep, caller: CallerDep,
+    code: str, platform: PlatformDep, caller: ReaderDep,
     format: Annotated[str, Query(pattern="^(eu-batterypass|native)$",
                                  description="eu-batterypass (v1.2.0 aspects) or native")] = "eu-batterypass",
 ) -> dict[str, Any]:
     """`eu-batterypass`: `{aspects, not_provided, partial}` — only aspects valid against the strict
     official v1.2.0 schema are in `aspects`; see docs/interop.md."""
-    passport = _participant(platform, caller, code, "battery.passport")
+    passport = platform.guard.battery(caller, code, "battery.passport", least=PARTICIPANT).passport
     return interop.passport_export(passport, format)
 
 
