@@ -152,7 +152,7 @@ class Scope:
     region_prefix: str | None = None
     everything: bool = False
 
-    def as_filters(self) -> dict[str, str]:
+    def as_filters(self) -> dict[str, Any]:
         """Keyword filters for the listing functions (``org=`` or ``region_prefix=``)."""
         if self.everything:
             return {}

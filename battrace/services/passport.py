@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from battrace.clock import CHINA
 from battrace.domain.codes import parse_code
@@ -20,7 +20,7 @@ from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState
 from battrace.errors import UnknownBattery, UnknownVehicle
 from battrace.services.compliance import battery_findings
-from battrace.storage import schema
+from battrace.storage import lineage
 from battrace.storage.store import Store
 
 
@@ -145,10 +145,7 @@ def _lineage(
     sources, products = store.lineage_of(conn, code)
     if at is None:
         return sources, products
-    seqs = {r["seq"] for r in rows}
-    lin = schema.lineage
-    kept = conn.execute(select(lin.c.product).where(lin.c.source == code, lin.c.seq.in_(seqs))).scalars()
-    return sources, sorted(kept)
+    return sources, lineage.products_recorded_in(conn, code, (r["seq"] for r in rows))
 
 
 def _vehicle_summary(store: Store, conn: Connection, vin: str) -> dict[str, Any] | None:

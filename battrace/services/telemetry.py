@@ -27,9 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 
 from battrace import clock
 from battrace.clock import CHINA
@@ -38,7 +36,7 @@ from battrace.domain.alarms import Alarm, AlarmConfig, Monitor
 from battrace.domain.state import VehicleState
 from battrace.errors import BattraceError, Conflict, Forbidden, InvalidHealthInput, UnknownBattery, UnknownVehicle
 from battrace.services.platform import Platform
-from battrace.storage import schema
+from battrace.storage import alarms as alarms_db
 from battrace.storage.store import Store
 
 #: Most cell voltages / temperature probes one frame may carry.
@@ -229,23 +227,11 @@ class TelemetryService:
 
     # -- resolution ----------------------------------------------------------------------------
 
-    def _lookup(self, conn: Connection, columns: str, table: str, key: str, keys: set[str]) -> list[tuple[Any, ...]]:
-        """``SELECT columns FROM table WHERE key IN keys`` at driver level (the per-batch hot path:
-        SQLAlchemy's expanding IN would recompile the statement for every batch)."""
-        mark = "?" if self.store.dialect == "sqlite" else "%s"
-        items = sorted(keys)
-        rows: list[tuple[Any, ...]] = []
-        for i in range(0, len(items), 500):
-            chunk = items[i:i + 500]
-            sql = f"SELECT {columns} FROM {table} WHERE {key} IN ({', '.join([mark] * len(chunk))})"
-            rows.extend(conn.exec_driver_sql(sql, tuple(chunk)).fetchall())
-        return rows
-
     def _vehicle_info(self, conn: Connection, vins: set[str]) -> dict[str, _Vehicle]:
         """Vehicles by VIN (cached per read-model version; only changed ones are re-read)."""
         if not vins:
             return {}
-        versions = {vin: version for vin, version in self._lookup(conn, "vin, version", "vehicles", "vin", vins)}
+        versions = {vin: version for vin, version in alarms_db.lookup(conn, "vin, version", "vehicles", "vin", vins)}
         stale = [vin for vin, ver in versions.items() if (c := self._vehicles.get(vin)) is None or c.version != ver]
         if stale:
             for vin, (state, version, _head) in self.store.get_vehicles(conn, stale).items():
@@ -253,7 +239,7 @@ class TelemetryService:
         return {vin: self._vehicles[vin] for vin in versions if vin in self._vehicles}
 
     def _battery_info(self, conn: Connection, codes: set[str]) -> dict[str, _Battery]:
-        rows = self._lookup(conn, "code, maker, vin, chemistry", "batteries", "code", codes) if codes else []
+        rows = alarms_db.lookup(conn, "code, maker, vin, chemistry", "batteries", "code", codes) if codes else []
         return {code: _Battery(code, maker, vin, chemistry) for code, maker, vin, chemistry in rows}
 
     def _resolve(
@@ -370,7 +356,6 @@ class TelemetryService:
         if not new and not extended:
             return
         now = self.now()
-        a = schema.alarms
         with self.store.writer() as conn:
             if new:
                 rows = []
@@ -383,20 +368,9 @@ class TelemetryService:
                         "maker": maker, "vehicle_maker": vehicle_maker,
                         "region": region or self._org_region(conn, vehicle_maker or maker), "source": source[:16],
                     })
-                ins = (pg_insert if self.store.dialect == "postgresql" else sqlite_insert)(a)
-                conn.execute(ins.on_conflict_do_update(
-                    index_elements=["battery", "hazard", "first_at"],
-                    set_={"last_at": ins.excluded.last_at, "level": ins.excluded.level,
-                          "response": ins.excluded.response, "evidence": ins.excluded.evidence},
-                ), rows)
+                alarms_db.upsert(conn, rows)
             if extended:
-                conn.execute(
-                    update(a).where(and_(a.c.battery == bindparam("b_battery"), a.c.hazard == bindparam("b_hazard"),
-                                         a.c.first_at == bindparam("b_first_at")))
-                    .values(last_at=bindparam("b_last_at")),
-                    [{"b_battery": e.battery, "b_hazard": e.hazard, "b_first_at": e.first_at,
-                      "b_last_at": e.last_at} for e in extended],
-                )
+                alarms_db.extend(conn, [(e.battery, e.hazard, e.first_at, e.last_at) for e in extended])
         for al in [*new, *extended]:
             self._stored[(al.battery, al.hazard)] = (al.first_at, al.last_at)
 
@@ -411,9 +385,7 @@ class TelemetryService:
     def _org_region(self, conn: Connection, org: str | None) -> str | None:
         if org is None:
             return None
-        o = schema.orgs
-        region: str | None = conn.execute(select(o.c.region).where(o.c.credit_code == org)).scalar_one_or_none()
-        return region
+        return alarms_db.org_region(conn, org)
 
 
 def _vehicle(state: VehicleState, version: int) -> _Vehicle:
@@ -482,21 +454,7 @@ def list_alarms(
 ) -> list[dict[str, Any]]:
     """Stored alarms, newest first. ``org`` keeps those of batteries it made or whose vehicle it made;
     ``region_prefix`` those within a jurisdiction; ``until`` those raised by then (digital ID ``at=``)."""
-    a = schema.alarms
-    stmt = select(a).order_by(a.c.first_at.desc(), a.c.id.desc()).limit(limit).offset(offset)
-    if battery is not None:
-        stmt = stmt.where(a.c.battery == battery)
-    if org is not None:
-        stmt = stmt.where(or_(a.c.maker == org, a.c.vehicle_maker == org))
-    if region_prefix:
-        stmt = stmt.where(a.c.region.like(f"{region_prefix}%"))
-    if hazard is not None:
-        stmt = stmt.where(a.c.hazard == hazard)
-    if min_level is not None:
-        stmt = stmt.where(a.c.level >= min_level)
-    if since is not None:
-        stmt = stmt.where(a.c.first_at >= since)
-    if until is not None:
-        stmt = stmt.where(a.c.raised_at <= until)
     with store.reader() as conn:
-        return [_row_view(r) for r in conn.execute(stmt)]
+        rows = alarms_db.select_alarms(conn, battery=battery, org=org, region_prefix=region_prefix, hazard=hazard,
+                                       min_level=min_level, since=since, until=until, limit=limit, offset=offset)
+    return [_row_view(r) for r in rows]
