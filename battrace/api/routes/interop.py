@@ -99,9 +99,9 @@ def battery_passport(
     return interop.passport_export(passport, format)
 
 
-def _base(request: Request) -> str:
-    """``BATTRACE_PUBLIC_BASE_URL``, else the base URL this request came to."""
-    return interop.public_base_url() or str(request.base_url).rstrip("/")
+def _base(request: Request, platform: PlatformDep) -> str:
+    """``BATTRACE_PUBLIC_BASE_URL`` (``settings.public_base_url``), else the base URL this request came to."""
+    return platform.settings.public_base_url or str(request.base_url).rstrip("/")
 
 
 _SVG: dict[int | str, dict[str, Any]] = {
@@ -116,14 +116,14 @@ _PNG: dict[int | str, dict[str, Any]] = {
             response_class=Response, responses=_SVG)
 def public_qr_svg(code: str, request: Request, platform: PlatformDep) -> Response:
     get_passport(platform.store, code)  # only codes on record get a QR code
-    return Response(interop.qr_code(code, _base(request), "svg"), media_type="image/svg+xml")
+    return Response(interop.qr_code(code, _base(request, platform), "svg"), media_type="image/svg+xml")
 
 
 @router.get("/public/batteries/{code}/qr.png", summary="QR code of the battery's public page (PNG)",
             response_class=Response, responses=_PNG)
 def public_qr_png(code: str, request: Request, platform: PlatformDep) -> Response:
     get_passport(platform.store, code)
-    return Response(interop.qr_code(code, _base(request), "png"), media_type="image/png")
+    return Response(interop.qr_code(code, _base(request, platform), "png"), media_type="image/png")
 
 
 @router.get("/public/batteries/{code}/label.svg", summary="Printable label (SVG, 100 mm x 50 mm), public tier",
@@ -131,4 +131,4 @@ def public_qr_png(code: str, request: Request, platform: PlatformDep) -> Respons
 def public_label(code: str, request: Request, platform: PlatformDep) -> Response:
     """Code, maker, chemistry, ratings and the QR code of the public page: public-tier data only."""
     passport = get_passport(platform.store, code)
-    return Response(interop.label(passport, _base(request)), media_type="image/svg+xml")
+    return Response(interop.label(passport, _base(request, platform)), media_type="image/svg+xml")

@@ -15,7 +15,6 @@ from battrace.errors import UnknownBattery
 from battrace.interop.carriers import ERROR_LEVEL, label_svg, public_url
 from battrace.services.compliance import battery_findings
 from battrace.services.health import health_summary
-from battrace.services.interop import public_base_url
 from battrace.services.orgs import list_orgs
 from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
@@ -43,7 +42,7 @@ def index(request: Request, q: Annotated[str | None, Query(max_length=400)] = No
 def _base_url(request: Request) -> str:
     """``BATTRACE_PUBLIC_BASE_URL`` (what printed labels carry), else the base URL this request came to
     — as the API's QR codes and labels do."""
-    return public_base_url() or str(request.base_url).rstrip("/")
+    return platform_of(request).settings.public_base_url or str(request.base_url).rstrip("/")
 
 
 def qr_inline(url: str) -> Markup:
