@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
 from battrace.errors import PayloadTooLarge, ValidationError
 from battrace.services.access import require_org
-from battrace.services.telemetry import list_alarms, telemetry_for
+from battrace.services.telemetry import list_alarms
 
 router = APIRouter(tags=["telemetry"])
 
@@ -69,7 +69,7 @@ async def post_telemetry(request: Request, platform: PlatformDep, caller: Caller
     limit = platform.settings.batch_limit
     if len(frames) > limit:
         raise PayloadTooLarge(f"a request may carry at most {limit} frames, got {len(frames)}", limit=limit)
-    service = telemetry_for(platform)
+    service = platform.telemetry
     report = await run_in_threadpool(service.ingest, frames, caller=caller, source="api")
     return report.as_dict()
 
