@@ -18,7 +18,7 @@ from battrace.domain.access import (
     Caller,
     battery_parties,
     battery_regions,
-    region_prefix,
+    scope_for,
     tier_for,
 )
 from battrace.errors import Forbidden, NotFound, Unauthorized, UnknownOrg, ValidationError
@@ -140,7 +140,10 @@ def list_audit(
 ) -> list[dict[str, Any]]:
     """The audit log; a regulator sees the reads of organisations within its jurisdiction."""
     require_regulator(caller)
-    prefix = region_prefix(caller.jurisdiction) if not caller.admin and caller.jurisdiction else None
+    scope = scope_for(caller)
+    if scope is None:
+        raise Forbidden("this regulator has no jurisdiction on record")
+    prefix = scope.region_prefix
     with store.reader() as conn:
         return audit_db.list_rows(conn, actor=actor, action=action, region_prefix=prefix or None, limit=limit,
                                   offset=offset)

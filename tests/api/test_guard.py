@@ -143,3 +143,15 @@ def test_techinfo_ends_when_the_held_battery_is_recycled(story_api: Api) -> None
         refused = conn.execute(select(func.count()).select_from(a).where(
             a.c.actor_org == s.RECYCLER, a.c.action == "techinfo.read", a.c.allowed.is_(False))).scalar_one()
     assert refused == 1
+
+
+def test_role_scoping_is_decided_in_one_place() -> None:
+    """The registry refuses a regulator without a jurisdiction; should one reach a list anyway, it
+    gets no scope (refused) rather than the national view."""
+    from battrace.domain.access import Caller, Scope, scope_for
+
+    assert scope_for(Caller(org="x", org_type="regulator")) is None
+    assert scope_for(Caller(org="x", org_type="regulator", jurisdiction="440000")) == Scope(region_prefix="44")
+    assert scope_for(Caller(org="x", org_type="recycler")) == Scope(org="x")
+    assert scope_for(Caller(admin=True)) == Scope(everything=True)
+    assert scope_for(Caller()) is None

@@ -49,6 +49,7 @@ def stats(
     level: Annotated[str, Query(pattern="^(P|M|C|all)$")] = "P",
 ) -> dict[str, Any]:
     require_regulator(caller)
+    platform.guard.scope(caller, "stats.read")  # a regulator without a jurisdiction is refused
     return get_stats(platform.store, jurisdiction=None if caller.admin else caller.jurisdiction, level=level)
 
 
