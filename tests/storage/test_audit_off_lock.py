@@ -29,3 +29,28 @@ def test_audit_row_is_written_while_a_ledger_writer_holds_the_lock(pg_url: str) 
     worker.join()
     store.close()
     assert finished, "the audit write waited for the ledger's writer lock"
+
+
+def test_concurrent_audit_writers_keep_one_chain(db_url: str) -> None:
+    """Writers in parallel (threads, own connections) serialise on the chain's head: no fork, no gap."""
+    store = Store(db_url)
+
+    def write(n: int) -> None:
+        for i in range(10):
+            audit(store, Caller(org=f"org-{n}"), "battery.read", f"{n}-{i}", True, "participant", NOW)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    from battrace.services.verify import verify
+
+    report = verify(store)
+    with store.reader() as conn:
+        from sqlalchemy import text
+
+        rows = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+    store.close()
+    assert report.ok, report.problems
+    assert rows == 40
