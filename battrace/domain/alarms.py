@@ -512,8 +512,8 @@ def _over_temperature(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None
 def _cell_over_voltage(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
     limit = r.limits.max_cell_v_charging
     if r.cells and r.charging and limit is not None and r.vmax >= limit:
-        return ("cell_over_voltage_charging", {"max_cell_v": r.vmax, "cell": r.cells.index(r.vmax) + 1, "limit_v": limit},
-               {})
+        return ("cell_over_voltage_charging",
+                {"max_cell_v": r.vmax, "cell": r.cells.index(r.vmax) + 1, "limit_v": limit}, {})
     return None
 
 
