@@ -125,7 +125,7 @@ def test_a_regulator_outside_the_batterys_jurisdiction_sees_the_public_tier(web:
 
 
 def test_the_qr_code_follows_the_public_base_url_setting(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = replace(web.platform.settings, public_base_url="https://trace.example.cn")
-    monkeypatch.setattr(web.platform, "settings", settings)
+    settings = replace(web.world.platform.settings, public_base_url="https://trace.example.cn")
+    monkeypatch.setattr(web.world.platform, "settings", settings)
     r = web.client.get(f"/b/{s.PACK}")
     assert f"https://trace.example.cn/b/{s.PACK}" in r.text
