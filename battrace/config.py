@@ -6,6 +6,17 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///battrace.db"
+#: Every setting: its environment variable → the :class:`Settings` field it sets. Every setting is
+#: read here and nowhere else, and documented in the README (tests/test_settings.py checks both).
+ENVIRONMENT = {
+    "BATTRACE_DATABASE_URL": "database_url",
+    "BATTRACE_REGIME": "regime",
+    "BATTRACE_IDLE_LIMIT_DAYS": "idle_limit_days",
+    "BATTRACE_BATCH_LIMIT": "batch_limit",
+    "BATTRACE_RULES": "rules",
+    "BATTRACE_REQUIRE_HAZARDOUS_WASTE_LICENSE": "require_hazardous_waste_license",
+    "BATTRACE_PUBLIC_BASE_URL": "public_base_url",
+}
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -25,6 +36,9 @@ class Settings:
     rules: bool = True
     #: Whether utilisation companies also need a hazardous-waste licence to take waste batteries (R02).
     require_hazardous_waste_license: bool = False
+    #: The public base URL printed in QR codes and labels (``{base}/b/{code}``); ``None``: the API and
+    #: pages use the URL the request came to, the CLI asks for ``--base-url``.
+    public_base_url: str | None = None
 
     @classmethod
     def from_env(cls, db: str | None = None) -> Settings:
@@ -35,6 +49,7 @@ class Settings:
             batch_limit=_int("BATTRACE_BATCH_LIMIT", 10_000),
             rules=_flag(os.environ.get("BATTRACE_RULES", "1")),
             require_hazardous_waste_license=_flag(os.environ.get("BATTRACE_REQUIRE_HAZARDOUS_WASTE_LICENSE", "0")),
+            public_base_url=os.environ.get("BATTRACE_PUBLIC_BASE_URL", "").strip() or None,
         )
 
 

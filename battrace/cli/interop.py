@@ -15,6 +15,7 @@ import typer
 
 from battrace.cli.ledger import open_platform
 from battrace.cli.output import err_console
+from battrace.config import Settings
 from battrace.errors import ValidationError
 from battrace.services import interop
 from battrace.services.passport import get_passport
@@ -36,8 +37,8 @@ CodeArg = Annotated[str, typer.Argument(help="GB/T 34014 battery code.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="Write to FILE (default: stdout).")]
 BaseUrlOpt = Annotated[
     str | None,
-    typer.Option("--base-url", envvar=interop.PUBLIC_BASE_URL_ENV,
-                 help="Public base URL of the platform; the QR code holds {base}/b/{code}."),
+    typer.Option("--base-url", help="Public base URL of the platform; the QR code holds {base}/b/{code} "
+                 f"(default: the setting {interop.PUBLIC_BASE_URL_ENV})."),
 ]
 
 
@@ -61,6 +62,7 @@ def _json(obj: Any) -> str:
 
 
 def _require_base(base_url: str | None) -> str:
+    base_url = base_url or Settings.from_env().public_base_url
     if not base_url:
         raise ValidationError(f"the QR code needs the public base URL: pass --base-url or set "
                               f"{interop.PUBLIC_BASE_URL_ENV}", field="base_url")

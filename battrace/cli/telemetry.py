@@ -15,7 +15,7 @@ from battrace.cli.context import state
 from battrace.cli.output import console, err_console, print_json, print_table
 from battrace.errors import InvalidHealthInput
 from battrace.services.platform import Platform
-from battrace.services.telemetry import TelemetryReport, list_alarms, telemetry_for
+from battrace.services.telemetry import TelemetryReport, list_alarms
 from battrace.services.telemetry_mqtt import DEFAULT_TOPIC, MqttSubscriber
 
 app = typer.Typer(help="BMS telemetry (GB/T 32960-style frames) and early-warning alarms.", no_args_is_help=True)
@@ -73,7 +73,7 @@ def ingest_cmd(
     """Evaluate a file of frames (time order per battery) and store the alarms they raise.
 
     Frame positions in rejections count from 0 within each batch."""
-    service = telemetry_for(_platform(ctx))
+    service = _platform(ctx).telemetry
     total = TelemetryReport()
     chunk: list[Any] = []
     for frame in _lines(file):
@@ -102,7 +102,7 @@ def subscribe_cmd(
     """Subscribe to BMS frames on an MQTT broker and store the alarms they raise (Ctrl-C stops).
 
     A payload is one frame (JSON object), an array of frames, or JSON Lines."""
-    service = telemetry_for(_platform(ctx))
+    service = _platform(ctx).telemetry
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
 

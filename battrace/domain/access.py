@@ -27,6 +27,8 @@ TIER_ORDER = {PUBLIC: 0, PARTICIPANT: 1, REGULATOR: 2, ADMIN: 3}
 TECHINFO_READERS = frozenset({"repair_shop", "dismantler", "collection_outlet", "reuse_enterprise", "recycler"})
 #: States meaning the battery left EV service for good (a "retired EV battery").
 RETIRED_STATES = frozenset({"waste", "remade", "dismantled", "recycled"})
+#: States after which a holder no longer qualifies for the dismantling information of its model.
+TECHINFO_ENDED_STATES = frozenset({"recycled"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,9 @@ class Caller:
     jurisdiction: str | None = None
     admin: bool = False
     key_id: str | None = None
+    #: Why the credentials sent were refused (unknown or revoked key); the caller is then anonymous,
+    #: and a guarded read answers 401 after auditing the attempt.
+    refused: str | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -84,8 +89,8 @@ def may_read_techinfo(caller: Caller, holds_model: bool) -> tuple[bool, str]:
     if caller.org_type not in TECHINFO_READERS:
         return False, f"a {caller.org_type} may not read dismantling information"
     if not holds_model:
-        return False, "the organisation holds no battery of this model"
-    return True, f"{caller.org_type} holding a battery of this model"
+        return False, "the organisation holds no battery of this maker and model that is not yet recycled"
+    return True, f"{caller.org_type} holding a battery of this maker and model"
 
 
 def is_retired_ev_battery(passport: dict[str, Any]) -> bool:
@@ -144,3 +149,32 @@ def battery_regions(passport: dict[str, Any], org_regions: dict[str, str | None]
         if ref:
             regions.add(org_regions.get(ref["credit_code"]))
     return regions
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which records of a list (findings, alarms, audit rows) a caller may see: everything (admin),
+    those within a jurisdiction (``region_prefix``, regulators), or the organisation's own (``org``)."""
+
+    org: str | None = None
+    region_prefix: str | None = None
+    everything: bool = False
+
+    def as_filters(self) -> dict[str, Any]:
+        """Keyword filters for the listing functions (``org=`` or ``region_prefix=``)."""
+        if self.everything:
+            return {}
+        if self.region_prefix is not None:
+            return {"region_prefix": self.region_prefix} if self.region_prefix else {}
+        return {"org": self.org or ""}
+
+
+def scope_for(caller: Caller) -> Scope | None:
+    """The caller's :class:`Scope`; ``None`` for an anonymous caller or a regulator without a jurisdiction."""
+    if caller.admin:
+        return Scope(everything=True)
+    if caller.org is None:
+        return None
+    if caller.org_type == "regulator":
+        return Scope(region_prefix=region_prefix(caller.jurisdiction)) if caller.jurisdiction else None
+    return Scope(org=caller.org)

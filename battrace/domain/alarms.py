@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -335,10 +335,11 @@ class Monitor:
     # ------------------------------------------------------------------ per frame
 
     def _offline_limit_s(self, st: _State) -> float:
-        cfg = self.config
-        return (cfg.offline_fleet_days if st.fleet else cfg.offline_private_days) * DAY_S
+        return _offline_limit_s(self.config, st)
 
     def _frame(self, f: Mapping[str, Any], out: list[Alarm]) -> None:
+        """Read one frame, run every registered detector on it (in registration order), then keep
+        what the next frame needs."""
         cfg = self.config
         battery = f.get("battery") or f.get("vin")
         if not battery:
@@ -357,198 +358,16 @@ class Monitor:
         if t < st.last_t:
             self.stats["out_of_order"] += 1
             return
-        try:
-            cells = f["cell_voltages"]
-            temps = f["temperatures"]
-            voltage = float(f["voltage"])
-            current = float(f["current"])
-        except KeyError as exc:
-            raise InvalidHealthInput(
-                f"frame of {battery} at {dt.isoformat()}: missing {exc.args[0]!r}", battery=battery, field=exc.args[0]
-            ) from None
-        except (TypeError, ValueError):
-            raise InvalidHealthInput(
-                f"frame of {battery} at {dt.isoformat()}: voltage/current not numbers", battery=battery
-            ) from None
-        lim = cfg.limits_for(st.chemistry)
-        charging_raw = f.get("charging")
-        if charging_raw is None:
-            charging = (-current if cfg.charging_current_negative else current) > cfg.charging_current_a
-        elif isinstance(charging_raw, bool):
-            charging = charging_raw
-        else:
-            charging = charging_raw in (1, 2)
-
-        # Long offline, noticed when the battery comes back.
-        if st.last_dt is not None and t - st.last_t > self._offline_limit_s(st) and st.offline_reported_t != st.last_t:
-            st.offline_reported_t = st.last_t
-            self._raise(
-                out,
-                battery,
-                st,
-                "long_offline",
-                dt,
-                t,
-                {
-                    "last_frame_at": st.last_dt.isoformat(),
-                    "days": round((t - st.last_t) / DAY_S, 1),
-                    "limit_days": self._offline_limit_s(st) / DAY_S,
-                },
-                first_at=st.last_dt,
-            )
-
-        tmax = max(temps) if temps else math.nan
-        if tmax >= lim.max_temp_c:
-            self._raise(
-                out,
-                battery,
-                st,
-                "over_temperature",
-                dt,
-                t,
-                {"max_temp_c": tmax, "limit_c": lim.max_temp_c, "probe": temps.index(tmax) + 1},
-            )
-
-        if cells:
-            vmax = max(cells)
-            vmin = min(cells)
-            spread = vmax - vmin
-            if charging:
-                if lim.max_cell_v_charging is not None and vmax >= lim.max_cell_v_charging:
-                    self._raise(
-                        out,
-                        battery,
-                        st,
-                        "cell_over_voltage_charging",
-                        dt,
-                        t,
-                        {"max_cell_v": vmax, "cell": cells.index(vmax) + 1, "limit_v": lim.max_cell_v_charging},
-                    )
-                sq = st.spread_sq
-                if t - st.spread_last_t > cfg.spread_gap_reset_s:
-                    sq.clear()
-                st.spread_last_t = t
-                sq.append(spread * spread)
-                if len(sq) == cfg.spread_window:
-                    rms = math.sqrt(sum(sq) / cfg.spread_window)
-                    if rms >= cfg.spread_rms_v:
-                        self._raise(
-                            out,
-                            battery,
-                            st,
-                            "cell_voltage_spread_charging",
-                            dt,
-                            t,
-                            {
-                                "rms_spread_v": round(rms, 4),
-                                "window_frames": cfg.spread_window,
-                                "limit_v": cfg.spread_rms_v,
-                            },
-                        )
-            elif lim.min_cell_v_discharging is not None and vmin <= lim.min_cell_v_discharging:
-                self._raise(
-                    out,
-                    battery,
-                    st,
-                    "cell_under_voltage_discharging",
-                    dt,
-                    t,
-                    {"min_cell_v": vmin, "cell": cells.index(vmin) + 1, "limit_v": lim.min_cell_v_discharging},
-                )
-            if spread >= cfg.sampling_spread_v:
-                self._sampling_fault(out, battery, st, dt, t, cells)
-
-        insulation = f.get("insulation_ohm")
-        if insulation is not None and voltage > 0:
-            per_volt = insulation / voltage
-            if per_volt <= cfg.insulation_ohm_per_v:
-                q = st.insulation_ts
-                q.append(t)
-                horizon = t - cfg.insulation_window_s
-                while q and q[0] <= horizon:
-                    q.popleft()
-                if len(q) >= cfg.insulation_frames:
-                    self._raise(
-                        out,
-                        battery,
-                        st,
-                        "low_insulation",
-                        dt,
-                        t,
-                        {
-                            "ohm_per_v": round(per_volt, 2),
-                            "frames_in_window": len(q),
-                            "limit_ohm_per_v": cfg.insulation_ohm_per_v,
-                        },
-                    )
-
-        # GB 38031 thermal runaway: sustained ≥ 1 °C/s rise plus voltage drop or max temperature.
-        if not math.isnan(st.prev_tmax) and t > st.last_t:
-            rate = (tmax - st.prev_tmax) / (t - st.last_t)
-            if rate >= cfg.runaway_rate_c_per_s:
-                if math.isnan(st.streak_t):
-                    st.streak_t, st.streak_v = st.last_t, st.prev_v
-                duration = t - st.streak_t
-                if duration > cfg.runaway_duration_s:
-                    drop = 1.0 - voltage / st.streak_v if st.streak_v > 0 else 0.0
-                    if drop > cfg.runaway_voltage_drop or tmax >= cfg.runaway_max_temp_c:
-                        self._raise(
-                            out,
-                            battery,
-                            st,
-                            THERMAL_RUNAWAY,
-                            dt,
-                            t,
-                            {
-                                "rise_c_per_s": round(rate, 3),
-                                "rising_for_s": duration,
-                                "max_temp_c": tmax,
-                                "voltage_drop": round(drop, 4),
-                                "max_operating_temp_c": cfg.runaway_max_temp_c,
-                            },
-                            level=3,
-                        )
-            else:
-                st.streak_t = math.nan
-
-        level = f.get("alarm_level", 0)
-        if level in (1, 2, 3):
-            flags = f.get("alarm_flags", 0) or 0
-            self._raise(
-                out,
-                battery,
-                st,
-                f"bms_level_{level}",
-                dt,
-                t,
-                {"alarm_level": level, "alarm_flags": flags, "flags": list(decode_flags(flags))},
-                level=level,
-            )
-
-        st.prev_tmax = tmax
-        st.prev_v = voltage
+        r = _reading(f, battery, dt, t, cfg, cfg.limits_for(st.chemistry))
+        for detect in DETECTORS.values():
+            signal = detect(cfg, st, r)
+            if signal is not None:
+                hazard, evidence, extra = signal
+                self._raise(out, battery, st, hazard, dt, t, evidence, **extra)
+        st.prev_tmax = r.tmax
+        st.prev_v = r.voltage
         st.last_t = t
         st.last_dt = dt
-
-    def _sampling_fault(
-        self, out: list[Alarm], battery: str, st: _State, dt: datetime, t: float, cells: list[float]
-    ) -> None:
-        cfg = self.config
-        median = sorted(cells)[len(cells) // 2]
-        limit, tol = cfg.sampling_spread_v, cfg.sampling_mid_tolerance_v
-        for i in range(len(cells) - 1):
-            a, b = cells[i], cells[i + 1]
-            if abs(a - b) >= limit and abs((a + b) / 2.0 - median) <= tol:
-                self._raise(
-                    out,
-                    battery,
-                    st,
-                    "voltage_sampling_fault",
-                    dt,
-                    t,
-                    {"cells": [i + 1, i + 2], "voltages_v": [a, b], "median_cell_v": median, "limit_v": limit},
-                )
-                return
 
     def _raise(
         self,
@@ -590,3 +409,200 @@ class Monitor:
         )
         st.episodes[hazard] = ep
         out.append(ep.snapshot())
+
+
+# ---------------------------------------------------------------------------- detectors
+
+
+@dataclass(slots=True)
+class Reading:
+    """One frame as the detectors read it (not frozen: made for every frame, and frozen dataclasses
+    are several times slower to build)."""
+
+    battery: str
+    dt: datetime
+    t: float
+    cells: list[float]
+    temps: list[float]
+    voltage: float
+    charging: bool
+    vmax: float  # highest / lowest cell voltage (NaN without cells)
+    vmin: float
+    tmax: float
+    insulation_ohm: float | None
+    alarm_level: Any
+    alarm_flags: int
+    limits: ChemistryLimits
+
+
+#: What a detector reports: (hazard, evidence, extra arguments of the raise: level, first_at).
+Signal = tuple[str, dict[str, Any], dict[str, Any]]
+#: A detector reads a frame (and the battery's state, which it may update) and returns its signal, if any.
+Detector = Callable[[AlarmConfig, _State, Reading], "Signal | None"]
+#: The detectors, by name, in the order they run on each frame (a hazard raised earlier in a frame
+#: counts as "another hazard within 24 h" for the ones after it).
+DETECTORS: dict[str, Detector] = {}
+
+
+def detector(name: str) -> Callable[[Detector], Detector]:
+    """Register a detector under ``name`` (once), as the compliance rules register themselves."""
+
+    def add(fn: Detector) -> Detector:
+        if name in DETECTORS:
+            raise ValueError(f"detector {name} is registered twice")
+        DETECTORS[name] = fn
+        return fn
+
+    return add
+
+
+def _offline_limit_s(cfg: AlarmConfig, st: _State) -> float:
+    return (cfg.offline_fleet_days if st.fleet else cfg.offline_private_days) * DAY_S
+
+
+def _reading(
+    f: Mapping[str, Any], battery: str, dt: datetime, t: float, cfg: AlarmConfig, lim: ChemistryLimits
+) -> Reading:
+    try:
+        cells = f["cell_voltages"]
+        temps = f["temperatures"]
+        voltage = float(f["voltage"])
+        current = float(f["current"])
+    except KeyError as exc:
+        raise InvalidHealthInput(
+            f"frame of {battery} at {dt.isoformat()}: missing {exc.args[0]!r}", battery=battery, field=exc.args[0]
+        ) from None
+    except (TypeError, ValueError):
+        raise InvalidHealthInput(
+            f"frame of {battery} at {dt.isoformat()}: voltage/current not numbers", battery=battery
+        ) from None
+    charging_raw = f.get("charging")
+    if charging_raw is None:
+        charging = (-current if cfg.charging_current_negative else current) > cfg.charging_current_a
+    elif isinstance(charging_raw, bool):
+        charging = charging_raw
+    else:
+        charging = charging_raw in (1, 2)
+    tmax = max(temps) if temps else math.nan
+    vmax, vmin = (max(cells), min(cells)) if cells else (math.nan, math.nan)
+    return Reading(battery, dt, t, cells, temps, voltage, charging, vmax, vmin, tmax, f.get("insulation_ohm"),
+                   f.get("alarm_level", 0), f.get("alarm_flags", 0) or 0, lim)
+
+
+@detector("long_offline")
+def _long_offline(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    """Long offline, noticed when the battery comes back."""
+    limit = _offline_limit_s(cfg, st)
+    if st.last_dt is not None and r.t - st.last_t > limit and st.offline_reported_t != st.last_t:
+        st.offline_reported_t = st.last_t
+        return ("long_offline", {"last_frame_at": st.last_dt.isoformat(), "days": round((r.t - st.last_t) / DAY_S, 1),
+                                "limit_days": limit / DAY_S}, {"first_at": st.last_dt})
+    return None
+
+
+@detector("over_temperature")
+def _over_temperature(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    if r.tmax >= r.limits.max_temp_c:
+        return ("over_temperature", {"max_temp_c": r.tmax, "limit_c": r.limits.max_temp_c,
+                                    "probe": r.temps.index(r.tmax) + 1}, {})
+    return None
+
+
+@detector("cell_over_voltage_charging")
+def _cell_over_voltage(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    limit = r.limits.max_cell_v_charging
+    if r.cells and r.charging and limit is not None and r.vmax >= limit:
+        return ("cell_over_voltage_charging",
+                {"max_cell_v": r.vmax, "cell": r.cells.index(r.vmax) + 1, "limit_v": limit}, {})
+    return None
+
+
+@detector("cell_voltage_spread_charging")
+def _cell_spread(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    """RMS of the cell spread over the last ``spread_window`` charging frames."""
+    if not (r.cells and r.charging):
+        return None
+    spread = r.vmax - r.vmin
+    sq = st.spread_sq
+    if r.t - st.spread_last_t > cfg.spread_gap_reset_s:
+        sq.clear()
+    st.spread_last_t = r.t
+    sq.append(spread * spread)
+    if len(sq) == cfg.spread_window:
+        rms = math.sqrt(sum(sq) / cfg.spread_window)
+        if rms >= cfg.spread_rms_v:
+            return ("cell_voltage_spread_charging", {"rms_spread_v": round(rms, 4), "window_frames": cfg.spread_window,
+                                                    "limit_v": cfg.spread_rms_v}, {})
+    return None
+
+
+@detector("cell_under_voltage_discharging")
+def _cell_under_voltage(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    limit = r.limits.min_cell_v_discharging
+    if r.cells and not r.charging and limit is not None and r.vmin <= limit:
+        return ("cell_under_voltage_discharging", {"min_cell_v": r.vmin, "cell": r.cells.index(r.vmin) + 1,
+                                                  "limit_v": limit}, {})
+    return None
+
+
+@detector("voltage_sampling_fault")
+def _sampling_fault(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    """Two adjacent cells, one high and one equally low around the median: a broken sense wire."""
+    cells = r.cells
+    if not cells or r.vmax - r.vmin < cfg.sampling_spread_v:
+        return None
+    median = sorted(cells)[len(cells) // 2]
+    limit, tol = cfg.sampling_spread_v, cfg.sampling_mid_tolerance_v
+    for i in range(len(cells) - 1):
+        a, b = cells[i], cells[i + 1]
+        if abs(a - b) >= limit and abs((a + b) / 2.0 - median) <= tol:
+            return ("voltage_sampling_fault", {"cells": [i + 1, i + 2], "voltages_v": [a, b], "median_cell_v": median,
+                                               "limit_v": limit}, {})
+    return None
+
+
+@detector("low_insulation")
+def _low_insulation(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    if r.insulation_ohm is None or r.voltage <= 0:
+        return None
+    per_volt = r.insulation_ohm / r.voltage
+    if per_volt <= cfg.insulation_ohm_per_v:
+        q = st.insulation_ts
+        q.append(r.t)
+        horizon = r.t - cfg.insulation_window_s
+        while q and q[0] <= horizon:
+            q.popleft()
+        if len(q) >= cfg.insulation_frames:
+            return ("low_insulation", {"ohm_per_v": round(per_volt, 2), "frames_in_window": len(q),
+                                      "limit_ohm_per_v": cfg.insulation_ohm_per_v}, {})
+    return None
+
+
+@detector(THERMAL_RUNAWAY)
+def _thermal_runaway(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    """GB 38031: a sustained ≥ 1 °C/s rise plus a voltage drop or the maximum temperature."""
+    if math.isnan(st.prev_tmax) or r.t <= st.last_t:
+        return None
+    rate = (r.tmax - st.prev_tmax) / (r.t - st.last_t)
+    if rate < cfg.runaway_rate_c_per_s:
+        st.streak_t = math.nan
+        return None
+    if math.isnan(st.streak_t):
+        st.streak_t, st.streak_v = st.last_t, st.prev_v
+    duration = r.t - st.streak_t
+    if duration > cfg.runaway_duration_s:
+        drop = 1.0 - r.voltage / st.streak_v if st.streak_v > 0 else 0.0
+        if drop > cfg.runaway_voltage_drop or r.tmax >= cfg.runaway_max_temp_c:
+            return (THERMAL_RUNAWAY, {"rise_c_per_s": round(rate, 3), "rising_for_s": duration, "max_temp_c": r.tmax,
+                                     "voltage_drop": round(drop, 4), "max_operating_temp_c": cfg.runaway_max_temp_c},
+                   {"level": 3})
+    return None
+
+
+@detector("bms_level")
+def _bms_level(cfg: AlarmConfig, st: _State, r: Reading) -> Signal | None:
+    """The frame's own alarm level (1–3), with its flag word decoded."""
+    if r.alarm_level in (1, 2, 3):
+        return (f"bms_level_{r.alarm_level}", {"alarm_level": r.alarm_level, "alarm_flags": r.alarm_flags,
+                                              "flags": list(decode_flags(r.alarm_flags))}, {"level": r.alarm_level})
+    return None

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import and_, func, select, update
 
 from battrace.domain.access import (
     ADMIN,
@@ -21,12 +18,12 @@ from battrace.domain.access import (
     Caller,
     battery_parties,
     battery_regions,
-    may_read_techinfo,
-    region_prefix,
+    scope_for,
     tier_for,
 )
 from battrace.errors import Forbidden, NotFound, Unauthorized, UnknownOrg, ValidationError
-from battrace.storage import schema
+from battrace.storage import access as keys_db
+from battrace.storage import audit as audit_db
 from battrace.storage.store import Store
 
 KEY_PREFIX = "bt_"
@@ -45,27 +42,22 @@ def create_key(store: Store, org: str | None, now: datetime, *, admin: bool = Fa
     with store.writer() as conn:
         if org is not None and org not in store.load_orgs(conn):
             raise UnknownOrg(f"unknown organisation {org}", org=org)
-        conn.execute(schema.api_keys.insert(), [{
+        keys_db.insert_key(conn, {
             "key_id": key_id, "org": org, "role": "admin" if admin else "org", "secret_hash": _digest(secret),
             "label": label, "created_at": now, "revoked_at": None,
-        }])
+        })
     return f"{KEY_PREFIX}{key_id}_{secret}"
 
 
 def revoke_key(store: Store, key_id: str, now: datetime) -> None:
-    k = schema.api_keys
     with store.writer() as conn:
-        done = conn.execute(update(k).where(k.c.key_id == key_id, k.c.revoked_at.is_(None)).values(revoked_at=now))
-        if done.rowcount == 0:
+        if not keys_db.revoke_key(conn, key_id, now):
             raise NotFound(f"no active key {key_id}", key_id=key_id)
 
 
 def list_keys(store: Store) -> list[dict[str, Any]]:
-    k = schema.api_keys
     with store.reader() as conn:
-        rows = conn.execute(select(k.c.key_id, k.c.org, k.c.role, k.c.label, k.c.created_at, k.c.revoked_at)
-                            .order_by(k.c.created_at))
-        return [dict(r._mapping) for r in rows]
+        return keys_db.list_keys(conn)
 
 
 def authenticate(store: Store, authorization: str | None) -> Caller:
@@ -76,9 +68,8 @@ def authenticate(store: Store, authorization: str | None) -> Caller:
     if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
         raise Unauthorized("Authorization must be 'Bearer bt_<key>'")
     key_id, _, secret = token[len(KEY_PREFIX):].partition("_")
-    k = schema.api_keys
     with store.reader() as conn:
-        row = conn.execute(select(k).where(k.c.key_id == key_id)).first()
+        row = keys_db.get_key(conn, key_id)
         org = store.load_orgs(conn).get(row.org) if row is not None and row.org else None
     if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
         raise Unauthorized("unknown API key")
@@ -109,12 +100,16 @@ def require_regulator(caller: Caller) -> None:
         raise Forbidden("only regulators may do this")
 
 
-def audit(store: Store, caller: Caller, action: str, resource: str, allowed: bool, reason: str, now: datetime) -> None:
-    with store.writer() as conn:
-        conn.execute(schema.audit_log.insert(), [{
-            "at": now, "actor_org": caller.org or ("admin" if caller.admin else None), "key_id": caller.key_id,
-            "action": action, "resource": resource, "allowed": allowed, "reason": reason,
-        }])
+def audit(
+    store: Store, caller: Caller, action: str, resource: str, allowed: bool, reason: str, now: datetime, *,
+    as_of: datetime | None = None, purpose: str | None = None, battery: str | None = None,
+) -> None:
+    """Append one row to the audit log, in a transaction of its own (never the ledger's)."""
+    audit_db.append(store.engine, {
+        "at": now, "actor_org": caller.org or ("admin" if caller.admin else None), "key_id": caller.key_id,
+        "action": action, "resource": resource, "allowed": allowed, "reason": reason, "as_of": as_of,
+        "purpose": purpose, "battery": battery,
+    })
 
 
 def battery_tier(store: Store, caller: Caller, passport: dict[str, Any]) -> str:
@@ -139,41 +134,16 @@ def vehicle_tier(store: Store, caller: Caller, vehicle: dict[str, Any]) -> str:
     return tier_for(caller, parties, regions)
 
 
-def techinfo_read(store: Store, caller: Caller, model: str, now: datetime) -> list[dict[str, Any]]:
-    """Dismantling information of ``model``, for a qualified current holder; every attempt is audited."""
-    b, t = schema.batteries, schema.techinfo
-    with store.reader() as conn:
-        holds = caller.org is not None and conn.execute(
-            select(func.count()).select_from(b).where(and_(b.c.model == model, b.c.custodian == caller.org))
-        ).scalar_one() > 0
-        docs = [json.loads(r.doc) for r in conn.execute(select(t.c.doc).where(t.c.model == model))]
-    allowed, reason = may_read_techinfo(caller, holds)
-    if allowed and not docs:
-        audit(store, caller, "techinfo.read", model, False, "no dismantling information filed", now)
-        raise NotFound(f"no dismantling information filed for model {model}", model=model)
-    audit(store, caller, "techinfo.read", model, allowed, reason, now)
-    if not allowed:
-        if caller.anonymous:
-            raise Unauthorized(f"dismantling information is restricted: {reason}")
-        raise Forbidden(f"dismantling information of {model} is restricted: {reason}", model=model)
-    return docs
-
-
 def list_audit(
     store: Store, caller: Caller, *, actor: str | None = None, action: str | None = None, limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The audit log; a regulator sees the reads of organisations within its jurisdiction."""
     require_regulator(caller)
-    a, o = schema.audit_log, schema.orgs
-    stmt = select(a).order_by(a.c.id.desc()).limit(limit).offset(offset)
-    if actor:
-        stmt = stmt.where(a.c.actor_org == actor)
-    if action:
-        stmt = stmt.where(a.c.action == action)
-    if not caller.admin and caller.jurisdiction:
-        prefix = region_prefix(caller.jurisdiction)
-        if prefix:
-            stmt = stmt.where(a.c.actor_org.in_(select(o.c.credit_code).where(o.c.region.like(f"{prefix}%"))))
+    scope = scope_for(caller)
+    if scope is None:
+        raise Forbidden("this regulator has no jurisdiction on record")
+    prefix = scope.region_prefix
     with store.reader() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt)]
+        return audit_db.list_rows(conn, actor=actor, action=action, region_prefix=prefix or None, limit=limit,
+                                  offset=offset)

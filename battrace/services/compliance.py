@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from battrace.domain.deadlines import china_date, due_date, overdue_before
 from battrace.domain.integrity import techinfo_stream
@@ -40,7 +40,6 @@ from battrace.domain.rules.timers import KINDS, Timer, idle, limit_of
 from battrace.errors import NotFound, ValidationError
 from battrace.services.ledger import Accepted, BatchWorld
 from battrace.storage import compliance as db
-from battrace.storage import schema
 from battrace.storage.store import Store
 
 AS_OF_CHUNK = 5000
@@ -119,9 +118,7 @@ def _vehicle_makers(conn: Connection, accepted: list[Accepted], world: BatchWorl
             out[vin] = entry[0].maker
         else:
             missing.append(vin)
-    v = schema.vehicles
-    for i in range(0, len(missing), 500):
-        out.update(conn.execute(select(v.c.vin, v.c.maker).where(v.c.vin.in_(missing[i : i + 500]))).tuples().all())
+    out.update(db.vehicle_makers(conn, missing))
     return out
 
 
@@ -137,12 +134,9 @@ def _techinfo_filed(
     streams = {techinfo_stream(m, model): (m, model) for m, model in pairs - known}
     found = {streams[s] for s in streams if world.techinfo.get(s) is not None}
     unknown = [s for s in streams if s not in world.techinfo]
-    t = schema.techinfo
-    for i in range(0, len(unknown), 500):
-        rows = conn.execute(select(t.c.stream).where(t.c.stream.in_(unknown[i : i + 500]))).scalars()
-        stored = {streams[s] for s in rows}
-        known |= stored
-        found |= stored
+    stored = {streams[s] for s in db.techinfo_streams_on_file(conn, unknown)}
+    known |= stored
+    found |= stored
     return found | (pairs & known)
 
 

@@ -125,22 +125,11 @@ def _make_keys(platform: Platform, orgs: list[dict[str, Any]], now: datetime) ->
 
 
 def _sample_codes(url: str) -> list[str]:
-    from sqlalchemy import select
-
-    from battrace.storage import schema
+    from battrace.storage import reporting
 
     platform = Platform.open(url)
     try:
-        b = schema.batteries
         with platform.store.reader() as conn:
-            codes = []
-            for state in ("in_service", "waste", "recycled"):
-                row = conn.execute(select(b.c.code).where(b.c.level == "P", b.c.state == state).limit(1)).first()
-                if row:
-                    codes.append(row.code)
-            row = conn.execute(select(b.c.code).where(b.c.remade.is_(True)).limit(1)).first()
-            if row:
-                codes.append(row.code)
-        return codes
+            return reporting.sample_codes(conn, ("in_service", "waste", "recycled"))
     finally:
         platform.close()

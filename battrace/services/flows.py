@@ -18,15 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import DateTime
-
 from battrace.domain.access import region_prefix
-from battrace.storage import schema
+from battrace.storage import reporting
+from battrace.storage.reporting import HAND_OVER
 from battrace.storage.store import Store
 
-HAND_OVER = "battery.handed_over"
 UNKNOWN_PROVINCE = "??0000"
 
 
@@ -44,10 +40,6 @@ class Flow:
                 "handovers": self.handovers}
 
 
-def _province(region: Any) -> Any:
-    return func.coalesce(func.substr(region, 1, 2), "??")
-
-
 def list_flows(
     store: Store,
     *,
@@ -61,43 +53,9 @@ def list_flows(
     ``jurisdiction`` (a region code) keeps flows whose sender or receiver lies in it; ``since`` and
     ``until`` bound the hand-overs' ``occurred_at``.
     """
-    e, b = schema.events, schema.batteries
-    sender, receiver = schema.orgs.alias("sender"), schema.orgs.alias("receiver")
-    if store.dialect == "postgresql":
-        body = cast(e.c.body, JSONB)
-        receiver_code: ColumnElement[Any] = body["to"].astext
-        item = func.jsonb_array_elements_text(body["batteries"]).table_valued("value").alias("item")
-        waste_since = cast(cast(b.c.doc, JSONB)["waste_since"].astext, DateTime(timezone=True))
-        waste_then: ColumnElement[bool] = waste_since <= e.c.occurred_at
-    else:
-        receiver_code = func.json_extract(e.c.body, "$.to")
-        item = func.json_each(e.c.body, "$.batteries").table_valued("value").alias("item")
-        waste_then = func.julianday(func.json_extract(b.c.doc, "$.waste_since")) <= func.julianday(e.c.occurred_at)
-    source, target = _province(sender.c.region), _province(receiver.c.region)
-    conditions: list[ColumnElement[bool]] = [e.c.type == HAND_OVER]
-    if waste_only:
-        conditions += [b.c.waste.is_(True), waste_then]
-    if since is not None:
-        conditions.append(e.c.occurred_at >= since)
-    if until is not None:
-        conditions.append(e.c.occurred_at < until)
     prefix = region_prefix(jurisdiction) if jurisdiction else ""
-    if prefix:
-        conditions.append(or_(sender.c.region.like(f"{prefix}%"), receiver.c.region.like(f"{prefix}%")))
-    stmt = (
-        select(source.label("source"), target.label("target"), func.count().label("batteries"),
-               func.count(func.distinct(e.c.seq)).label("handovers"))
-        .select_from(e)
-        .join(item, literal(True))
-        .join(b, b.c.code == cast(item.c.value, String))
-        .outerjoin(sender, sender.c.credit_code == e.c.reporter)
-        .outerjoin(receiver, receiver.c.credit_code == receiver_code)
-        .where(and_(*conditions))
-        .group_by(source, target)
-        .order_by(func.count().desc(), source, target)
-    )
     with store.reader() as conn:
-        rows = conn.execute(stmt).all()
+        rows = reporting.handover_flows(conn, prefix=prefix, waste_only=waste_only, since=since, until=until)
     return [Flow(f"{s}0000", f"{t}0000", int(n), int(h)) for s, t, n, h in rows]
 
 

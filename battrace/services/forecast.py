@@ -12,10 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Integer, func, literal_column, select
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.elements import ColumnElement
-
 from battrace.domain.forecast import (
     Installation,
     Weibull,
@@ -24,7 +20,7 @@ from battrace.domain.forecast import (
     national_totals,
 )
 from battrace.domain.health import InvalidHealthInput
-from battrace.storage import schema
+from battrace.storage import reporting
 from battrace.storage.store import Store
 
 #: Longest forecast span (years) one request may ask for.
@@ -32,50 +28,18 @@ MAX_SPAN = 200
 UNKNOWN_PROVINCE = "unknown"
 
 
-def _json_fields(dialect: str) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
-    """(region, occurred_at text, number of packs) read from the event body, per dialect."""
-    body = schema.events.c.body
-    if dialect == "postgresql":
-        doc = body.cast(JSONB)
-        return doc["region"].astext, doc["occurred_at"].astext, func.jsonb_array_length(doc["batteries"])
-    return (
-        func.json_extract(body, "$.region"),
-        func.json_extract(body, "$.occurred_at"),
-        func.json_array_length(body, "$.batteries"),
-    )
-
-
 def installations(store: Store, *, region_prefix: str = "") -> list[Installation]:
     """Packs installed per province (GB/T 2260 ``xx0000``) and year, from ``vehicle.certified`` events.
 
     ``region_prefix`` (``"44"``, ``"4403"``) keeps the installations within a jurisdiction.
     """
-    e, o = schema.events, schema.orgs
-    event_region, occurred, packs = _json_fields(store.dialect)
-    region = func.coalesce(event_region, o.c.region)
-    # Literal (not bound) arguments, so that GROUP BY repeats the SELECT expressions exactly on PostgreSQL.
-    one, two, four = (literal_column(n, Integer()) for n in ("1", "2", "4"))
-    province = func.substr(region, one, two).label("province")
-    year = func.substr(occurred, one, four).label("year")
-    stmt = (
-        select(province, year, func.sum(packs).label("packs"))
-        .select_from(e.outerjoin(o, o.c.credit_code == e.c.reporter))
-        .where(e.c.type == "vehicle.certified")
-        .group_by(func.substr(region, one, two), func.substr(occurred, one, four))
-    )
-    if region_prefix:
-        stmt = stmt.where(region.like(f"{region_prefix}%"))
     with store.reader() as conn:
-        rows = _rows(conn, stmt)
+        rows = reporting.installations(conn, prefix=region_prefix)
     out = []
     for prov, yr, n in rows:
         province_code = f"{prov}0000" if prov else UNKNOWN_PROVINCE
         out.append(Installation(province_code, int(yr), float(n or 0)))
     return sorted(out, key=lambda i: (i.province, i.year))
-
-
-def _rows(conn: Connection, stmt: Any) -> list[tuple[str | None, str, int | None]]:
-    return [(r.province, r.year, r.packs) for r in conn.execute(stmt)]
 
 
 def retirement_forecast(

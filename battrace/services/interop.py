@@ -9,7 +9,6 @@ JSON Lines and ``POST /events`` pass.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,19 +20,14 @@ from battrace.interop.carriers import label_svg, public_url, qr_png, qr_svg
 from battrace.interop.epcis import from_epcis_document, to_epcis_document
 from battrace.services.ledger import IngestReport, Ledger
 
-#: Setting: the public base URL printed in QR codes and labels (``{base}/b/{code}``).
+#: Setting: the public base URL printed in QR codes and labels (``{base}/b/{code}``); read by
+#: :class:`battrace.config.Settings` (``public_base_url``).
 PUBLIC_BASE_URL_ENV = "BATTRACE_PUBLIC_BASE_URL"
 PASSPORT_FORMATS = ("eu-batterypass", "native")
 QR_FORMATS = ("png", "svg")
 #: Fields of a stored history entry that are not part of the published event (the stream link is
 #: specific to one battery's chain; ``bt:seq``, ``bt:ledger_hash`` and ``recordTime`` are kept).
 _UNPUBLISHED = frozenset({"link"})
-
-
-def public_base_url() -> str | None:
-    """The setting ``BATTRACE_PUBLIC_BASE_URL`` (``None`` when unset: the API then uses the request's
-    base URL, the CLI asks for ``--base-url``)."""
-    return os.environ.get(PUBLIC_BASE_URL_ENV, "").strip() or None
 
 
 def epcis_document(passport: Mapping[str, Any], *, created_at: datetime) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from battrace.clock import CHINA
 from battrace.domain.codes import parse_code
@@ -21,7 +21,7 @@ from battrace.domain.state import BatteryState, VehicleState
 from battrace.domain.wholelife import chain, effective, is_retired
 from battrace.errors import UnknownBattery, UnknownVehicle, ValidationError
 from battrace.services.compliance import battery_findings
-from battrace.storage import schema
+from battrace.storage import lineage
 from battrace.storage.store import Store
 
 
@@ -199,10 +199,7 @@ def _lineage(
     sources, products = store.lineage_of(conn, code)
     if at is None:
         return sources, products
-    seqs = {r["seq"] for r in rows}
-    lin = schema.lineage
-    kept = conn.execute(select(lin.c.product).where(lin.c.source == code, lin.c.seq.in_(seqs))).scalars()
-    return sources, sorted(kept)
+    return sources, lineage.products_recorded_in(conn, code, (r["seq"] for r in rows))
 
 
 def _vehicle_summary(

@@ -1,10 +1,11 @@
 """BMS telemetry: GB/T 32960-style frames → the early-warning monitor → stored alarms.
 
-One :class:`TelemetryService` per platform (:func:`telemetry_for`) holds one
+One :class:`TelemetryService` per platform (``platform.telemetry``) holds one
 :class:`battrace.domain.alarms.Monitor`; the API, the MQTT subscriber and ``battrace telemetry
 ingest`` all feed it through :meth:`TelemetryService.ingest`, which per batch
 
-1. checks each frame (a bad frame is rejected on its own, naming the field; the rest go on);
+1. checks each frame (:func:`battrace.interop.bms_frames.normalise_frame`: a bad frame is rejected on
+   its own, naming the field; the rest go on);
 2. resolves a VIN to the pack bound to it (vehicles read model) and takes the chemistry from the
    battery's code; a caller other than the platform must be the battery's maker or the vehicle's maker;
 3. feeds the frames to the monitor in time order;
@@ -21,138 +22,30 @@ from __future__ import annotations
 import json
 import math
 import threading
-import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 
 from battrace import clock
 from battrace.clock import CHINA
 from battrace.domain.access import Caller
 from battrace.domain.alarms import Alarm, AlarmConfig, Monitor
 from battrace.domain.state import VehicleState
-from battrace.errors import BattraceError, Conflict, Forbidden, InvalidHealthInput, UnknownBattery, UnknownVehicle
-from battrace.services.platform import Platform
-from battrace.storage import schema
+from battrace.errors import BattraceError, Conflict, Forbidden, UnknownBattery, UnknownVehicle
+from battrace.interop.bms_frames import EARLIEST_YEAR, MAX_VALUES, bad_frame, normalise_frame
+from battrace.storage import alarms as alarms_db
 from battrace.storage.store import Store
 
-#: Most cell voltages / temperature probes one frame may carry.
-MAX_VALUES = 2_000
 #: Rejections listed in full in a report (the count is always complete).
 MAX_LISTED_REJECTIONS = 100
 RESPONSE_WINDOWS = {"within_7_days": timedelta(days=7), "within_1_day": timedelta(days=1),
                     "stop_at_once": timedelta(0)}
-#: Frames dated before this year are refused; so are frames more than FUTURE_TOLERANCE ahead of the
-#: platform's clock (one would make every later real frame of its battery look late).
-EARLIEST_YEAR = 2000
+#: Frames more than this ahead of the platform's clock are refused (one would make every later real
+#: frame of its battery look late); frames before EARLIEST_YEAR are refused by the frame parser.
 FUTURE_TOLERANCE = timedelta(minutes=5)
-_NUM = (int, float)
-_NUM_TYPES = frozenset(_NUM)
-_ALARM_LEVELS = (0, 1, 2, 3, 0xFE, 0xFF)
-
-
-# --------------------------------------------------------------------------- frames
-
-
-def _bad(index: int, message: str, name: str) -> InvalidHealthInput:
-    return InvalidHealthInput(f"frame {index}: {message}", frame=index, field=name)
-
-
-def _number(f: Mapping[str, Any], name: str, index: int, lo: float, hi: float, *, required: bool) -> float | None:
-    v = f.get(name)
-    if v is None:
-        if required:
-            raise _bad(index, f"{name!r} is missing", name)
-        return None
-    if type(v) not in _NUM or not lo <= v <= hi:
-        raise _bad(index, f"{name!r} = {v!r} must be a number in [{lo:g}, {hi:g}]", name)
-    return float(v)
-
-
-def _series(f: Mapping[str, Any], name: str, index: int, lo: float, hi: float) -> list[float]:
-    values = f.get(name)
-    if values is None:
-        raise _bad(index, f"{name!r} is missing", name)
-    if not isinstance(values, list) or len(values) > MAX_VALUES:
-        raise _bad(index, f"{name!r} must be a list of at most {MAX_VALUES} numbers", name)
-    # Fast path (C loops): only ints and floats, finite (a NaN or ±inf makes the sum non-finite), in range.
-    if not values or (set(map(type, values)) <= _NUM_TYPES and math.isfinite(sum(values))
-                      and lo <= min(values) and max(values) <= hi):
-        return values
-    for i, v in enumerate(values):
-        if type(v) not in _NUM or not lo <= v <= hi:
-            raise _bad(index, f"{name}[{i}] = {v!r} must be a number in [{lo:g}, {hi:g}]", name)
-    return values  # pragma: no cover - the fast path accepts every list the loop accepts
-
-
-def _time(value: Any, index: int) -> datetime:
-    if not isinstance(value, str):
-        raise _bad(index, "'time' must be an ISO 8601 timestamp with offset", "time")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise _bad(index, f"'time' = {value[:40]!r} is not ISO 8601", "time") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise _bad(index, f"'time' = {value[:40]!r} needs a time-zone offset", "time")
-    if moment.year < EARLIEST_YEAR:
-        raise _bad(index, f"'time' = {value[:40]!r} is before {EARLIEST_YEAR}", "time")
-    return moment
-
-
-def normalise_frame(raw: Any, index: int) -> dict[str, Any]:
-    """A checked frame for the monitor (``insulation_kohm`` converted to Ω), or raise naming the field."""
-    if not isinstance(raw, Mapping):
-        raise _bad(index, "must be a JSON object", "frame")
-    battery, vin = raw.get("battery"), raw.get("vin")
-    if battery is None and vin is None:
-        raise _bad(index, "needs 'battery' (pack code) or 'vin'", "battery")
-    for name, v in (("battery", battery), ("vin", vin)):
-        if v is not None and (not isinstance(v, str) or not 1 <= len(v) <= 24):
-            raise _bad(index, f"{name!r} must be a code or VIN string", name)
-    f: dict[str, Any] = {"time": _time(raw.get("time"), index)}
-    if battery is not None:
-        f["battery"] = battery
-    if vin is not None:
-        f["vin"] = vin
-    f["voltage"] = _number(raw, "voltage", index, 0.0, 2_000.0, required=True)
-    f["current"] = _number(raw, "current", index, -5_000.0, 5_000.0, required=True)
-    soc = _number(raw, "soc", index, 0.0, 100.0, required=False)
-    if soc is not None:
-        f["soc"] = soc
-    f["cell_voltages"] = _series(raw, "cell_voltages", index, 0.0, 10.0)
-    f["temperatures"] = _series(raw, "temperatures", index, -60.0, 300.0)
-    kohm = _number(raw, "insulation_kohm", index, 0.0, 1e9, required=False)
-    ohm = _number(raw, "insulation_ohm", index, 0.0, 1e12, required=False)
-    if kohm is not None and ohm is not None:
-        raise _bad(index, "give 'insulation_kohm' or 'insulation_ohm', not both", "insulation_kohm")
-    if kohm is not None:
-        f["insulation_ohm"] = kohm * 1000.0
-    elif ohm is not None:
-        f["insulation_ohm"] = ohm
-    level = raw.get("alarm_level", 0)
-    if type(level) is not int or level not in _ALARM_LEVELS:
-        raise _bad(index, f"'alarm_level' = {level!r} must be 0–3 (254/255: abnormal/invalid)", "alarm_level")
-    f["alarm_level"] = level
-    flags = raw.get("alarm_flags", 0)
-    if type(flags) is not int or not 0 <= flags <= 0xFFFFFFFF:
-        raise _bad(index, f"'alarm_flags' = {flags!r} must be a 32-bit unsigned integer", "alarm_flags")
-    f["alarm_flags"] = flags
-    charging = raw.get("charging")
-    if charging is not None:
-        if type(charging) is not bool and (type(charging) is not int or not 0 <= charging <= 255):
-            raise _bad(index, "'charging' must be true/false or a GB/T 32960 charging-state code", "charging")
-        f["charging"] = charging
-    fleet = raw.get("fleet")
-    if fleet is not None:
-        if type(fleet) is not bool:
-            raise _bad(index, "'fleet' must be true or false", "fleet")
-        f["fleet"] = fleet
-    return f
 
 
 # --------------------------------------------------------------------------- reports
@@ -229,23 +122,11 @@ class TelemetryService:
 
     # -- resolution ----------------------------------------------------------------------------
 
-    def _lookup(self, conn: Connection, columns: str, table: str, key: str, keys: set[str]) -> list[tuple[Any, ...]]:
-        """``SELECT columns FROM table WHERE key IN keys`` at driver level (the per-batch hot path:
-        SQLAlchemy's expanding IN would recompile the statement for every batch)."""
-        mark = "?" if self.store.dialect == "sqlite" else "%s"
-        items = sorted(keys)
-        rows: list[tuple[Any, ...]] = []
-        for i in range(0, len(items), 500):
-            chunk = items[i:i + 500]
-            sql = f"SELECT {columns} FROM {table} WHERE {key} IN ({', '.join([mark] * len(chunk))})"
-            rows.extend(conn.exec_driver_sql(sql, tuple(chunk)).fetchall())
-        return rows
-
     def _vehicle_info(self, conn: Connection, vins: set[str]) -> dict[str, _Vehicle]:
         """Vehicles by VIN (cached per read-model version; only changed ones are re-read)."""
         if not vins:
             return {}
-        versions = {vin: version for vin, version in self._lookup(conn, "vin, version", "vehicles", "vin", vins)}
+        versions = {vin: version for vin, version in alarms_db.lookup(conn, "vin, version", "vehicles", "vin", vins)}
         stale = [vin for vin, ver in versions.items() if (c := self._vehicles.get(vin)) is None or c.version != ver]
         if stale:
             for vin, (state, version, _head) in self.store.get_vehicles(conn, stale).items():
@@ -253,7 +134,7 @@ class TelemetryService:
         return {vin: self._vehicles[vin] for vin in versions if vin in self._vehicles}
 
     def _battery_info(self, conn: Connection, codes: set[str]) -> dict[str, _Battery]:
-        rows = self._lookup(conn, "code, maker, vin, chemistry", "batteries", "code", codes) if codes else []
+        rows = alarms_db.lookup(conn, "code, maker, vin, chemistry", "batteries", "code", codes) if codes else []
         return {code: _Battery(code, maker, vin, chemistry) for code, maker, vin, chemistry in rows}
 
     def _resolve(
@@ -321,7 +202,7 @@ class TelemetryService:
             try:
                 f = normalise_frame(raw, index)
                 if f["time"] > latest:
-                    raise _bad(index, f"'time' {f['time'].isoformat()} lies ahead of the platform's clock", "time")
+                    raise bad_frame(index, f"'time' {f['time'].isoformat()} lies ahead of the platform's clock", "time")
                 checked.append((index, f))
             except BattraceError as exc:
                 report.reject(index, exc)
@@ -370,7 +251,6 @@ class TelemetryService:
         if not new and not extended:
             return
         now = self.now()
-        a = schema.alarms
         with self.store.writer() as conn:
             if new:
                 rows = []
@@ -383,20 +263,9 @@ class TelemetryService:
                         "maker": maker, "vehicle_maker": vehicle_maker,
                         "region": region or self._org_region(conn, vehicle_maker or maker), "source": source[:16],
                     })
-                ins = (pg_insert if self.store.dialect == "postgresql" else sqlite_insert)(a)
-                conn.execute(ins.on_conflict_do_update(
-                    index_elements=["battery", "hazard", "first_at"],
-                    set_={"last_at": ins.excluded.last_at, "level": ins.excluded.level,
-                          "response": ins.excluded.response, "evidence": ins.excluded.evidence},
-                ), rows)
+                alarms_db.upsert(conn, rows)
             if extended:
-                conn.execute(
-                    update(a).where(and_(a.c.battery == bindparam("b_battery"), a.c.hazard == bindparam("b_hazard"),
-                                         a.c.first_at == bindparam("b_first_at")))
-                    .values(last_at=bindparam("b_last_at")),
-                    [{"b_battery": e.battery, "b_hazard": e.hazard, "b_first_at": e.first_at,
-                      "b_last_at": e.last_at} for e in extended],
-                )
+                alarms_db.extend(conn, [(e.battery, e.hazard, e.first_at, e.last_at) for e in extended])
         for al in [*new, *extended]:
             self._stored[(al.battery, al.hazard)] = (al.first_at, al.last_at)
 
@@ -411,9 +280,7 @@ class TelemetryService:
     def _org_region(self, conn: Connection, org: str | None) -> str | None:
         if org is None:
             return None
-        o = schema.orgs
-        region: str | None = conn.execute(select(o.c.region).where(o.c.credit_code == org)).scalar_one_or_none()
-        return region
+        return alarms_db.org_region(conn, org)
 
 
 def _vehicle(state: VehicleState, version: int) -> _Vehicle:
@@ -440,17 +307,14 @@ def alarm_view(a: Alarm) -> dict[str, Any]:
     return d
 
 
-_services: weakref.WeakKeyDictionary[Platform, TelemetryService] = weakref.WeakKeyDictionary()
-_services_lock = threading.Lock()
+def telemetry_for(platform: Any) -> TelemetryService:
+    """The platform's one telemetry service (``platform.telemetry``; kept for callers of this name)."""
+    service: TelemetryService = platform.telemetry
+    return service
 
 
-def telemetry_for(platform: Platform) -> TelemetryService:
-    """The platform's one telemetry service (and so its one monitor)."""
-    with _services_lock:
-        service = _services.get(platform)
-        if service is None:
-            service = _services[platform] = TelemetryService(platform.store, now=platform.now)
-        return service
+__all__ = ["EARLIEST_YEAR", "FUTURE_TOLERANCE", "MAX_VALUES", "TelemetryReport", "TelemetryService",
+           "list_alarms", "normalise_frame", "respond_by", "telemetry_for"]
 
 
 # --------------------------------------------------------------------------- queries
@@ -482,21 +346,7 @@ def list_alarms(
 ) -> list[dict[str, Any]]:
     """Stored alarms, newest first. ``org`` keeps those of batteries it made or whose vehicle it made;
     ``region_prefix`` those within a jurisdiction; ``until`` those raised by then (digital ID ``at=``)."""
-    a = schema.alarms
-    stmt = select(a).order_by(a.c.first_at.desc(), a.c.id.desc()).limit(limit).offset(offset)
-    if battery is not None:
-        stmt = stmt.where(a.c.battery == battery)
-    if org is not None:
-        stmt = stmt.where(or_(a.c.maker == org, a.c.vehicle_maker == org))
-    if region_prefix:
-        stmt = stmt.where(a.c.region.like(f"{region_prefix}%"))
-    if hazard is not None:
-        stmt = stmt.where(a.c.hazard == hazard)
-    if min_level is not None:
-        stmt = stmt.where(a.c.level >= min_level)
-    if since is not None:
-        stmt = stmt.where(a.c.first_at >= since)
-    if until is not None:
-        stmt = stmt.where(a.c.raised_at <= until)
     with store.reader() as conn:
-        return [_row_view(r) for r in conn.execute(stmt)]
+        rows = alarms_db.select_alarms(conn, battery=battery, org=org, region_prefix=region_prefix, hazard=hazard,
+                                       min_level=min_level, since=since, until=until, limit=limit, offset=offset)
+    return [_row_view(r) for r in rows]

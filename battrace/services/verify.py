@@ -16,6 +16,9 @@ stream rows from the database, so memory stays flat in the size of the log:
 ``chains``
     each hash-chained side table (:data:`battrace.storage.chain.CHAINS`: ``finding_log``) walked,
     and its table's rows (``findings`` with their subjects) compared with the last record of each.
+``audit``
+    the audit log's hash chain and head (:func:`battrace.storage.audit.check_chain`): an edited,
+    inserted or deleted audit row is named.
 ``anchor`` (only with ``anchor=``)
     a signed anchor (:mod:`battrace.services.anchor`): every stream's head and chain head it
     recorded must still be in the log, so that even a consistent rewrite is detected.
@@ -43,6 +46,7 @@ from battrace.errors import BattraceError
 from battrace.services.ledger import event_hash, link_hash
 from battrace.storage import chain, verification
 from battrace.storage.compliance import finding_bodies
+from battrace.storage import audit as audit_db
 from battrace.storage.store import GENESIS, Store
 
 _BUFFER = 2000
@@ -387,10 +391,19 @@ def check_anchor(ctx: Context) -> None:
 
 
 #: The named checks ``verify`` runs, in order. Add a check by appending ``(name, function)``.
+def check_audit(ctx: Context) -> None:
+    """The audit log's hash chain and head (:func:`battrace.storage.audit.check_chain`): an edited,
+    inserted or deleted audit row is reported as ``audit_chain`` / ``audit_head``."""
+    found = audit_db.check_chain(ctx.conn)
+    for problem in found.problems:
+        ctx.report.add(problem["kind"], problem["message"], table="audit_log", audit_id=problem["id"])
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("events", check_events),
     ("streams", check_streams),
     ("chains", check_chains),
+    ("audit", check_audit),
     ("anchor", check_anchor),
 ]
 

@@ -308,3 +308,24 @@ def stats(conn: Connection) -> dict[str, Any]:
             by_state[state] = by_state.get(state, 0) + n
     return {"total": sum(by_state.values()), "by_state": by_state, "by_rule": by_rule,
             "by_severity": by_severity, "by_province": by_province}
+
+
+# -- facts the engine looks up ------------------------------------------------------------------
+
+
+def vehicle_makers(conn: Connection, vins: Sequence[str]) -> dict[str, str]:
+    """The maker of each of ``vins`` that is on record."""
+    v = schema.vehicles
+    out: dict[str, str] = {}
+    for chunk in _chunks(list(vins)):
+        out.update(conn.execute(select(v.c.vin, v.c.maker).where(v.c.vin.in_(chunk))).tuples().all())
+    return out
+
+
+def techinfo_streams_on_file(conn: Connection, streams: Sequence[str]) -> set[str]:
+    """Those of ``streams`` (``techinfo:<maker>:<model>``) with dismantling information on file."""
+    t = schema.techinfo
+    found: set[str] = set()
+    for chunk in _chunks(list(streams)):
+        found.update(conn.execute(select(t.c.stream).where(t.c.stream.in_(chunk))).scalars())
+    return found

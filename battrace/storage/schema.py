@@ -187,9 +187,25 @@ audit_log = Table(
     Column("resource", Text, nullable=False),
     Column("allowed", Boolean, nullable=False),
     Column("reason", Text),
+    #: The moment a read asked for (``?at=``), its stated purpose, and the battery it concerned.
+    Column("as_of", UTCTime),
+    Column("purpose", Text),
+    Column("battery", String(24)),
+    #: The chain link: sha256 of the previous row's link and this row's content (storage/audit.py).
+    Column("hash", String(64), nullable=False),
 )
 Index("ix_audit_log_at", audit_log.c.at)
 Index("ix_audit_log_actor", audit_log.c.actor_org)
+
+#: The head of each audit chain (one: ``audit``): its length and last link. Audit writers serialise
+#: on this row, not on the ledger's writer lock.
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("length", BigInteger, nullable=False),
+    Column("head", String(64), nullable=False),
+)
 
 # -- compliance findings ----------------------------------------------------------------------
 

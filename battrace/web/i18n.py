@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from battrace.domain.codes import tables
+from battrace.domain.rules.registry import all_rules
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -374,6 +375,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.detail": ("详细信息", "Details"),
 }
 
+def rule_titles() -> dict[str, tuple[str, str]]:
+    """Each rule's title (zh, en), as registered with the rule (:class:`~battrace.domain.rules.registry.Rule`)."""
+    return {r.id: (r.title_zh, r.title_en) for r in all_rules()}
+
+
 VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
     "state": {
         "produced": ("已生产", "produced"),
@@ -436,19 +442,7 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
                 "direct": ("直接回收", "direct recycling")},
     "method": {"gbt34015": ("GB/T 34015 完整容量测试", "GB/T 34015 full capacity test"),
                "pulse": ("脉冲快速检测", "pulse test")},
-    "rule": {
-        "R01": ("车电一体报废：报废车辆缺电池", "Vehicle scrapped without its battery"),
-        "R02": ("移交给无资质企业", "Handed over to an unqualified receiver"),
-        "R03": ("再制造产品用于禁止用途", "Re-made product for a prohibited use"),
-        "R04": ("逾期上报", "Late report"),
-        "R04b": ("应报未报", "Missing follow-up report"),
-        "R05": ("去向不明", "Lost trail"),
-        "R09": ("未检测即再制造", "Re-made without a health test"),
-        "R10": ("换电/更换记录与绑定不符", "Swap or replacement inconsistent with the binding"),
-        "R11": ("回收网点未覆盖销售省份", "Outlets do not cover a sales province"),
-        "R13": ("电池更换未上报", "Unreported replacement"),
-        "R14": ("再制造产品不符合分级要求", "Re-made product below the grading policy"),
-    },
+    "rule": rule_titles(),  # one source: the rule registry (battrace/domain/rules)
     "severity": {"violation": ("违规", "violation"), "warning": ("警告", "warning"), "notice": ("提示", "notice")},
     "path": {"reuse": ("梯次利用候选", "re-use candidate"), "recycle": ("材料再生利用", "material recycling")},
     "hazard": {

@@ -1,7 +1,7 @@
 """Reading an uploaded report file (JSON Lines, a JSON array, or CSV) into ``(line, event)`` pairs
 for :meth:`battrace.services.ledger.Ledger.ingest` — the same path the API's ``POST /events`` takes.
 
-As in the API the reporter is always the key's organisation: a line naming another reporter is
+As in the API the reporter is always the key's organisation (:mod:`battrace.services.stamping`): a line naming another reporter is
 rejected (here per line, so the rest of the file still gets its results) and ``recorded_at`` is
 dropped. A line that is not JSON (or not UTF-8, or beyond the limits of
 :mod:`battrace.domain.limits`) is rejected on its own; a CSV file whose cells cannot be read at
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from battrace.errors import BattraceError, Forbidden, InvalidEvent
+from battrace.errors import BattraceError, InvalidEvent
 from battrace.interop.csv_io import read_events_csv_lines
 from battrace.interop.jsonl import decode_document, decode_lines, split_lines
+from battrace.services.stamping import stamp_reporter
 from battrace.web.i18n import Translator
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -71,13 +72,4 @@ def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[i
     except UnicodeDecodeError as exc:  # refused as a whole, naming the line
         raise UploadError(t("upload.not_utf8_line", line=data.count(b"\n", 0, exc.start) + 1)) from None
     items = _csv_items(t, data) if _is_csv(name, text) else _json_items(t, data, text)
-    prepared: list[tuple[int | None, Any]] = []
-    for line, raw in items:
-        if isinstance(raw, dict):
-            named = raw.get("reporter")
-            if named not in (None, "", org):
-                raw = Forbidden(t("upload.reporter", line=line, named=named, org=org), line=line, reporter=named)
-            else:
-                raw = {k: v for k, v in raw.items() if k != "recorded_at"} | {"reporter": org}
-        prepared.append((line, raw))
-    return prepared
+    return stamp_reporter(items, org, lambda line, named, org: t("upload.reporter", line=line, named=named, org=org))

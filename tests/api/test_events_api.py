@@ -24,11 +24,15 @@ def test_array_and_ndjson_report_each_outcome_like_the_cli(api: Api) -> None:
                                    "message": body["rejections"][0]["message"]}]
 
 
-def test_naming_another_reporter_is_refused_with_403(api: Api) -> None:
-    event = s.story()[0]
-    r = api.client.post("/api/v1/events", json=event, headers=api.headers("vehicle_maker"))
-    assert r.status_code == 403
-    assert r.json()["code"] == "forbidden"
+def test_naming_another_reporter_is_refused_on_its_own_line(api: Api) -> None:
+    """As in the console's upload: the line naming another reporter is refused, the others go on."""
+    own = [e for e in s.story() if e["reporter"] == s.BATTERY_MAKER][:2]
+    other = s.story()[0] | {"reporter": s.VEHICLE_MAKER}
+    r = api.client.post("/api/v1/events", json=[own[0], other, own[1]], headers=api.headers("maker"))
+    body = r.json()
+    assert r.status_code == 200 and (body["accepted"], body["rejected"]) == (2, 1)
+    assert [(x["line"], x["code"]) for x in body["rejections"]] == [(2, "forbidden")]
+    assert "always the key's organisation" in body["rejections"][0]["message"]
 
 
 def test_no_key_is_401_and_bad_key_is_401(api: Api) -> None:

@@ -3,6 +3,8 @@ real app on a real SQLite file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 from collections.abc import Iterator
 from importlib import resources
@@ -251,7 +253,8 @@ def test_qr_png_holds_the_public_page_of_the_request_base_url(story_api: Api,
 
 
 def test_qr_holds_the_configured_public_base_url(story_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATTRACE_PUBLIC_BASE_URL", "https://trace.example.org/")
+    settings = replace(story_api.platform.settings, public_base_url="https://trace.example.org/")
+    monkeypatch.setattr(story_api.platform, "settings", settings)
     png = story_api.client.get(f"/api/v1/public/batteries/{PACK}/qr.png").content
     assert _png_matrix(png, 8, 4) == _matrix(f"https://trace.example.org/b/{PACK}")
     assert _png_matrix(png, 8, 4) != _matrix(f"http://testserver/b/{PACK}")
@@ -266,7 +269,8 @@ def test_qr_of_an_unknown_battery_is_404(story_api: Api) -> None:
 
 
 def test_label_shows_public_tier_data_only(story_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATTRACE_PUBLIC_BASE_URL", "https://trace.example.org")
+    settings = replace(story_api.platform.settings, public_base_url="https://trace.example.org")
+    monkeypatch.setattr(story_api.platform, "settings", settings)
     r = story_api.client.get(f"/api/v1/public/batteries/{PACK}/label.svg")
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
     svg = r.text

@@ -26,7 +26,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "orgs": ("/api/v1/orgs", {r: 403 for r in ROLES if r != "admin"} | {"anonymous": 401}),
     "techinfo": ("/api/v1/techinfo/X1", {
         "anonymous": 401, "maker": 403, "vehicle_maker": 403, "unrelated": 403, "repair_shop": 403,
-        "dismantler": 403, "regulator": 403, "far_regulator": 403, "national_regulator": 403}),
+        "dismantler": 403, "recycler": 403, "regulator": 403, "far_regulator": 403, "national_regulator": 403}),
     "audit": ("/api/v1/audit", {r: 403 for r in ROLES if "regulator" not in r and r != "admin"} | {"anonymous": 401}),
 }
 FULL_TIER = {"maker": "participant", "vehicle_maker": "participant", "holder": "participant",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 
 import pytest
@@ -123,6 +125,7 @@ def test_a_regulator_outside_the_batterys_jurisdiction_sees_the_public_tier(web:
 
 
 def test_the_qr_code_follows_the_public_base_url_setting(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BATTRACE_PUBLIC_BASE_URL", "https://trace.example.cn")
+    settings = replace(web.world.platform.settings, public_base_url="https://trace.example.cn")
+    monkeypatch.setattr(web.world.platform, "settings", settings)
     r = web.client.get(f"/b/{s.PACK}")
     assert f"https://trace.example.cn/b/{s.PACK}" in r.text

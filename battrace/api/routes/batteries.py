@@ -6,29 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from battrace.api.deps import CallerDep, PlatformDep
-from battrace.domain.access import PUBLIC, public_view
+from battrace.api.deps import PlatformDep, ReaderDep
+from battrace.domain.access import PARTICIPANT, PUBLIC, public_view
 from battrace.domain.events import parse_moment
-from battrace.errors import Forbidden, Unauthorized
-from battrace.services.access import audit, battery_tier, vehicle_tier
 from battrace.services.health import health_summary
-from battrace.services.passport import get_passport, get_vehicle
+from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
 
 router = APIRouter(tags=["batteries"])
 
 
-def _refuse(platform: PlatformDep, caller: CallerDep, action: str, resource: str) -> None:
-    if caller.anonymous:
-        raise Unauthorized(f"{resource}: credentials required for this data")
-    audit(platform.store, caller, action, resource, False, "no relation to this item", platform.now())
-    raise Forbidden(f"{resource}: your organisation has no relation to it; only its public tier is open",
-                    resource=resource)
-
-
 @router.get("/batteries/{code}", summary="A battery's digital ID at the caller's tier")
 def battery(
-    code: str, platform: PlatformDep, caller: CallerDep,
+    code: str, platform: PlatformDep, caller: ReaderDep,
     at: Annotated[str | None, Query(description="rebuild the digital ID as it was at this moment: an RFC 3339 "
                                                 "timestamp with offset, or a date (the end of that day, China time)")]
     = None,
@@ -36,33 +26,23 @@ def battery(
                                          "'occurred': what had happened by then")] = "recorded",
 ) -> dict[str, Any]:
     moment = parse_moment(at, "at") if at is not None else None
-    passport = get_passport(platform.store, code, at=moment, by=by)
-    tier = battery_tier(platform.store, caller, passport)
-    if tier == PUBLIC:
-        return public_view(passport)
-    audit(platform.store, caller, "battery.read", code, True, tier, platform.now())
-    return {**passport, "tier": tier, "health_summary": health_summary(passport),
+    read = platform.guard.battery(caller, code, "battery.read", at=moment, by=by)
+    if read.tier == PUBLIC:
+        return public_view(read.passport)
+    return {**read.passport, "tier": read.tier, "health_summary": health_summary(read.passport),
             "alarms": list_alarms(platform.store, battery=code, until=moment, limit=50)}
 
 
 @router.get("/batteries/{code}/history", summary="A battery's event history with hashes")
-def history(code: str, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
-    passport = get_passport(platform.store, code)
-    tier = battery_tier(platform.store, caller, passport)
-    if tier == PUBLIC:
-        _refuse(platform, caller, "battery.history", code)
-    audit(platform.store, caller, "battery.history", code, True, tier, platform.now())
-    return {"code": code, "tier": tier, "head": passport["head"], "events": passport["history"]}
+def history(code: str, platform: PlatformDep, caller: ReaderDep) -> dict[str, Any]:
+    read = platform.guard.battery(caller, code, "battery.history", least=PARTICIPANT)
+    return {"code": code, "tier": read.tier, "head": read.passport["head"], "events": read.passport["history"]}
 
 
 @router.get("/vehicles/{vin}", summary="A vehicle's record")
-def vehicle(vin: str, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
-    record = get_vehicle(platform.store, vin)
-    tier = vehicle_tier(platform.store, caller, record)
-    if tier == PUBLIC:
-        _refuse(platform, caller, "vehicle.read", vin)
-    audit(platform.store, caller, "vehicle.read", vin, True, tier, platform.now())
-    return {**record, "tier": tier}
+def vehicle(vin: str, platform: PlatformDep, caller: ReaderDep) -> dict[str, Any]:
+    read = platform.guard.vehicle(caller, vin, "vehicle.read")
+    return {**read.record, "tier": read.tier}
 
 
 @router.get("/public/batteries/{code}", summary="The public tier, no credentials")

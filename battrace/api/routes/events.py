@@ -13,6 +13,7 @@ from battrace.domain.limits import MAX_DEPTH, MAX_EVENT_BYTES
 from battrace.errors import Forbidden, PayloadTooLarge, ValidationError
 from battrace.interop.jsonl import decode_document, decode_lines, split_lines
 from battrace.services.access import require_org
+from battrace.services.stamping import stamp_reporter
 
 router = APIRouter(tags=["events"])
 
@@ -72,31 +73,15 @@ async def _read_body(request: Request) -> bytes:
 def _prepare(items: list[tuple[int | None, Any]], caller_org: str, limit: int) -> list[tuple[int | None, Any]]:
     if len(items) > limit:
         raise PayloadTooLarge(f"a request may carry at most {limit} events, got {len(items)}", limit=limit)
-    prepared: list[tuple[int | None, Any]] = []
-    for line, raw in items:
-        if isinstance(raw, dict):
-            named = raw.get("reporter")
-            if named is not None and named != caller_org:
-                refusal = Forbidden(
-                    f"event on line {line} names reporter {str(named)[:40]!r}; the reporter is always the key's "
-                    f"organisation ({caller_org})", line=line, reporter=str(named)[:40],
-                )
-                if len(items) == 1:
-                    raise refusal  # one event: the request is refused (403)
-                prepared.append((line, refusal))  # in a batch: that event alone, on its line
-                continue
-            raw = {**raw, "reporter": caller_org}
-            raw.pop("recorded_at", None)
-        prepared.append((line, raw))
-    return prepared
+    return stamp_reporter(items, caller_org)
 
 
 @router.post("/events", openapi_extra=_BODY_DOC, summary="Report events")
 async def post_events(request: Request, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     """Each event is accepted, `duplicate` or rejected on its own; the report is the one of
     `battrace ingest --json`, plus each event's outcome (seq and hash when stored). The reporter is
-    always the key's organisation (a single event naming another is refused with 403; in a batch,
-    that event alone is rejected with `forbidden`). Each event is held to the limits of
+    always the key's organisation: an event naming another is rejected on its own line (`forbidden`),
+    as in the web console's upload. Each event is held to the limits of
     docs/ledger.md (nesting, size, numbers, characters, plausible times), one rejection code per
     cause; the body may have at most 64 MiB."""
     require_org(caller)

@@ -8,14 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from battrace.api.deps import CallerDep, PlatformDep
-from battrace.domain.access import PUBLIC, region_prefix
+from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
+from battrace.domain.access import PARTICIPANT
 from battrace.domain.forecast import Weibull
-from battrace.errors import Forbidden, Unauthorized
-from battrace.services.access import audit, battery_tier, require_org, require_regulator
+from battrace.errors import Forbidden
+from battrace.services.access import require_org, require_regulator
 from battrace.services.forecast import retirement_forecast
 from battrace.services.health import assess, battery_value, estimate_rows, grade_request, policy_from
-from battrace.services.passport import get_passport
 
 router = APIRouter(tags=["health"])
 
@@ -70,28 +69,16 @@ def grade(caller: CallerDep, body: GradeCreate) -> dict[str, Any]:
     return grade_request(body.soh, body.method, body.chemistry, soh_low=body.soh_low, policy=body.policy).as_dict()
 
 
-def _participant_passport(platform: PlatformDep, caller: CallerDep, code: str, action: str) -> dict[str, Any]:
-    passport = get_passport(platform.store, code)
-    tier = battery_tier(platform.store, caller, passport)
-    if tier == PUBLIC:
-        if caller.anonymous:
-            raise Unauthorized(f"{code}: credentials required for this data")
-        audit(platform.store, caller, action, code, False, "no relation to this item", platform.now())
-        raise Forbidden(f"{code}: your organisation has no relation to it", resource=code)
-    audit(platform.store, caller, action, code, True, tier, platform.now())
-    return passport
-
-
 @router.get("/batteries/{code}/value", summary="Residual value: material vs re-use, and the better path")
 def value(
-    code: str, platform: PlatformDep, caller: CallerDep,
+    code: str, platform: PlatformDep, caller: ReaderDep,
     reuse_cny_per_kwh: Annotated[float | None, Query(gt=0, le=100_000,
                                                      description="re-use price per kWh of remaining capacity")] = None,
     processing_cost_cny_per_kwh: Annotated[float, Query(ge=0, le=100_000)] = 0.0,
 ) -> dict[str, Any]:
     """From the battery's rated energy, chemistry and latest recorded SOH (participants and regulators).
     409 when no SOH is on record."""
-    passport = _participant_passport(platform, caller, code, "battery.value")
+    passport = platform.guard.battery(caller, code, "battery.value", least=PARTICIPANT).passport
     return battery_value(passport, reuse_cny_per_kwh=reuse_cny_per_kwh,
                          processing_cost_cny_per_kwh=processing_cost_cny_per_kwh)
 
@@ -124,8 +111,6 @@ def get_forecast(
     forecast, and at national scope the check against the published 2025/2030 figures. A provincial
     regulator sees its jurisdiction. Shape documented in docs/health.md."""
     require_regulator(caller)
-    if not caller.admin and not caller.jurisdiction:
-        raise Forbidden("this regulator has no jurisdiction on record")
-    prefix = "" if caller.admin else region_prefix(caller.jurisdiction or "")
+    prefix = platform.guard.scope(caller, "forecast.read").region_prefix or ""
     return retirement_forecast(platform.store, life=Weibull(shape, scale), first_year=first_year,
                                last_year=last_year, kg_per_pack=kg_per_pack, region_prefix=prefix)

@@ -18,12 +18,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from battrace.api.deps import CallerDep, PlatformDep
-from battrace.domain.access import PUBLIC
+from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
+from battrace.domain.access import PARTICIPANT, PUBLIC
 from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
 from battrace.errors import BattraceError, Forbidden, PayloadTooLarge, Unauthorized, ValidationError
 from battrace.services import interop
-from battrace.services.access import audit, battery_tier, require_org
+from battrace.services.access import require_org
 from battrace.services.passport import get_passport
 
 router = APIRouter(tags=["interop"])
@@ -44,30 +44,16 @@ _CAPTURE_DOC = {
 }
 
 
-def _participant(platform: PlatformDep, caller: CallerDep, code: str, action: str) -> dict[str, Any]:
-    """The full passport when the caller's tier is participant or above; refusals audited."""
-    passport = get_passport(platform.store, code)
-    tier = battery_tier(platform.store, caller, passport)
-    if tier == PUBLIC:
-        if caller.anonymous:
-            raise Unauthorized(f"{code}: credentials required for this data")
-        audit(platform.store, caller, action, code, False, "no relation to this item", platform.now())
-        raise Forbidden(f"{code}: your organisation has no relation to it; only its public tier is open",
-                        resource=code)
-    audit(platform.store, caller, action, code, True, tier, platform.now())
-    return passport
-
-
 def _ld_json(body: Any) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, default=str), media_type=LD_JSON)
 
 
 @router.get("/batteries/{code}/epcis", summary="A battery's history as an EPCIS 2.0 document",
             response_class=Response, responses=_LD_RESPONSE)
-def battery_epcis(code: str, platform: PlatformDep, caller: CallerDep) -> Response:
+def battery_epcis(code: str, platform: PlatformDep, caller: ReaderDep) -> Response:
     """Every event of the battery's history, in ledger order, one EPCIS event each (`eventID` = the
     CBV 2.0 event hash), valid against the official EPCIS 2.0 JSON schema."""
-    passport = _participant(platform, caller, code, "battery.epcis")
+    passport = platform.guard.battery(caller, code, "battery.epcis", least=PARTICIPANT).passport
     return _ld_json(interop.epcis_document(passport, created_at=platform.now()))
 
 
@@ -108,19 +94,19 @@ def epcis_context() -> Response:
 
 @router.get("/batteries/{code}/passport", summary="A battery's passport as the EU Battery Pass (or native)")
 def battery_passport(
-    code: str, platform: PlatformDep, caller: CallerDep,
+    code: str, platform: PlatformDep, caller: ReaderDep,
     format: Annotated[str, Query(pattern="^(eu-batterypass|native)$",
                                  description="eu-batterypass (v1.2.0 aspects) or native")] = "eu-batterypass",
 ) -> dict[str, Any]:
     """`eu-batterypass`: `{aspects, not_provided, partial}` — only aspects valid against the strict
     official v1.2.0 schema are in `aspects`; see docs/interop.md."""
-    passport = _participant(platform, caller, code, "battery.passport")
+    passport = platform.guard.battery(caller, code, "battery.passport", least=PARTICIPANT).passport
     return interop.passport_export(passport, format)
 
 
-def _base(request: Request) -> str:
-    """``BATTRACE_PUBLIC_BASE_URL``, else the base URL this request came to."""
-    return interop.public_base_url() or str(request.base_url).rstrip("/")
+def _base(request: Request, platform: PlatformDep) -> str:
+    """``BATTRACE_PUBLIC_BASE_URL`` (``settings.public_base_url``), else the base URL this request came to."""
+    return platform.settings.public_base_url or str(request.base_url).rstrip("/")
 
 
 _SVG: dict[int | str, dict[str, Any]] = {
@@ -135,14 +121,14 @@ _PNG: dict[int | str, dict[str, Any]] = {
             response_class=Response, responses=_SVG)
 def public_qr_svg(code: str, request: Request, platform: PlatformDep) -> Response:
     get_passport(platform.store, code)  # only codes on record get a QR code
-    return Response(interop.qr_code(code, _base(request), "svg"), media_type="image/svg+xml")
+    return Response(interop.qr_code(code, _base(request, platform), "svg"), media_type="image/svg+xml")
 
 
 @router.get("/public/batteries/{code}/qr.png", summary="QR code of the battery's public page (PNG)",
             response_class=Response, responses=_PNG)
 def public_qr_png(code: str, request: Request, platform: PlatformDep) -> Response:
     get_passport(platform.store, code)
-    return Response(interop.qr_code(code, _base(request), "png"), media_type="image/png")
+    return Response(interop.qr_code(code, _base(request, platform), "png"), media_type="image/png")
 
 
 @router.get("/public/batteries/{code}/label.svg", summary="Printable label (SVG, 100 mm x 50 mm), public tier",
@@ -150,4 +136,4 @@ def public_qr_png(code: str, request: Request, platform: PlatformDep) -> Respons
 def public_label(code: str, request: Request, platform: PlatformDep) -> Response:
     """Code, maker, chemistry, ratings and the QR code of the public page: public-tier data only."""
     passport = get_passport(platform.store, code)
-    return Response(interop.label(passport, _base(request)), media_type="image/svg+xml")
+    return Response(interop.label(passport, _base(request, platform)), media_type="image/svg+xml")

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from battrace.api.deps import CallerDep, PlatformDep
-from battrace.domain.access import region_prefix
-from battrace.services.access import list_audit, require_admin, require_org, require_regulator, techinfo_read
+from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
+from battrace.services.access import list_audit, require_admin, require_regulator
+from battrace.services.compliance import list_findings
 from battrace.services.orgs import import_orgs, list_orgs
 from battrace.services.stats import get_stats
 
@@ -33,23 +33,14 @@ def post_orgs(
 
 @router.get("/findings", summary="Compliance findings: the caller's own, or the jurisdiction's")
 def findings(
-    platform: PlatformDep, caller: CallerDep,
+    platform: PlatformDep, caller: ReaderDep,
     rule: str | None = None, state: Annotated[str | None, Query(pattern="^(open|resolved)$")] = None,
     battery: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    require_org(caller)
-    from battrace.services.compliance import list_findings
-
-    scope: dict[str, Any] = {}
-    if caller.admin:
-        pass
-    elif caller.org_type == "regulator":
-        scope["region_prefix"] = region_prefix(caller.jurisdiction or "")
-    else:
-        scope["org"] = caller.org
+    scope = platform.guard.scope(caller, "findings.list")
     return list(list_findings(platform.store, rule=rule, state=state, battery=battery, limit=limit, offset=offset,
-                              **scope))
+                              **scope.as_filters()))
 
 
 @router.get("/stats", summary="Statistics for regulators")
@@ -58,12 +49,22 @@ def stats(
     level: Annotated[str, Query(pattern="^(P|M|C|all)$")] = "P",
 ) -> dict[str, Any]:
     require_regulator(caller)
+    platform.guard.scope(caller, "stats.read")  # a regulator without a jurisdiction is refused
     return get_stats(platform.store, jurisdiction=None if caller.admin else caller.jurisdiction, level=level)
 
 
 @router.get("/techinfo/{model}", summary="Dismantling information (restricted, audited)")
-def techinfo(model: str, platform: PlatformDep, caller: CallerDep) -> list[dict[str, Any]]:
-    return techinfo_read(platform.store, caller, model, platform.now())
+def techinfo(
+    model: str, platform: PlatformDep, caller: ReaderDep,
+    maker: Annotated[str | None, Query(max_length=18, description="the maker's credit code (one maker only)")] = None,
+    battery: Annotated[str | None, Query(max_length=24, description="the held battery the read is for")] = None,
+    purpose: Annotated[str | None, Query(max_length=200, description="why it is read (recorded in the audit log)")]
+    = None,
+) -> list[dict[str, Any]]:
+    """For a repair shop, dismantler, collection outlet, re-use enterprise or recycler that holds a
+    battery of this model, not yet recycled: the documents of that battery's maker only (a model name
+    is not unique across makers). Every attempt is audited with the purpose and the battery."""
+    return platform.guard.techinfo(caller, model, maker=maker, battery=battery, purpose=purpose)
 
 
 @router.get("/audit", summary="The audit log of restricted reads (regulators)")

@@ -9,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from battrace.api.deps import CallerDep, PlatformDep
-from battrace.domain.access import region_prefix
-from battrace.errors import Forbidden, PayloadTooLarge, ValidationError
+from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
+from battrace.errors import PayloadTooLarge, ValidationError
 from battrace.services.access import require_org
-from battrace.services.telemetry import list_alarms, telemetry_for
+from battrace.services.telemetry import list_alarms
 
 router = APIRouter(tags=["telemetry"])
 
@@ -70,14 +69,14 @@ async def post_telemetry(request: Request, platform: PlatformDep, caller: Caller
     limit = platform.settings.batch_limit
     if len(frames) > limit:
         raise PayloadTooLarge(f"a request may carry at most {limit} frames, got {len(frames)}", limit=limit)
-    service = telemetry_for(platform)
+    service = platform.telemetry
     report = await run_in_threadpool(service.ingest, frames, caller=caller, source="api")
     return report.as_dict()
 
 
 @router.get("/alarms", summary="BMS early-warning alarms: a regulator's jurisdiction, or an org's batteries")
 def alarms(
-    platform: PlatformDep, caller: CallerDep,
+    platform: PlatformDep, caller: ReaderDep,
     battery: str | None = None,
     hazard: Annotated[str | None, Query(max_length=40)] = None,
     min_level: Annotated[int | None, Query(ge=1, le=3)] = None,
@@ -87,17 +86,8 @@ def alarms(
     """Newest first. Regulators see alarms within their jurisdiction (the vehicle's region, else the
     vehicle or battery maker's); organisations those of batteries they made or whose vehicle they made;
     the admin all. Each alarm carries `level`, `response` and `respond_by`."""
-    require_org(caller)
+    scope = platform.guard.scope(caller, "alarms.list")
     if since is not None and since.tzinfo is None:
         raise ValidationError("since needs a time-zone offset", field="since")
-    scope: dict[str, Any] = {}
-    if caller.admin:
-        pass
-    elif caller.org_type == "regulator":
-        if not caller.jurisdiction:
-            raise Forbidden("this regulator has no jurisdiction on record")
-        scope["region_prefix"] = region_prefix(caller.jurisdiction)
-    else:
-        scope["org"] = caller.org
     return list_alarms(platform.store, battery=battery, hazard=hazard, min_level=min_level, since=since,
-                       limit=limit, offset=offset, **scope)
+                       limit=limit, offset=offset, **scope.as_filters())

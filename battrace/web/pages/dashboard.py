@@ -14,6 +14,7 @@ from battrace.errors import BattraceError
 from battrace.services.compliance import count_findings, list_findings
 from battrace.services.flows import Flow, flow_totals, list_flows
 from battrace.services.forecast import retirement_forecast
+from battrace.services.orgs import list_orgs
 from battrace.services.oversight import data_version, findings_matrix, reporting_league
 from battrace.services.stats import get_stats
 from battrace.storage.store import Store
@@ -124,12 +125,12 @@ def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|be
         return login_page(request, next_url="/dashboard", reason="login.need_regulator", status_code=403)
     platform = platform_of(request)
     store, t, now = platform.store, fr.t, platform.now()
+    platform.guard.scope(fr.caller, "dashboard.read")  # a regulator without a jurisdiction is refused
     jurisdiction = None if fr.caller.admin else fr.caller.jurisdiction
     worst_first = league == "worst"
     data = cache_of(request).get(("dashboard", jurisdiction, worst_first), data_version(store),
                                  lambda: gather(store, jurisdiction, worst_first=worst_first))
-    with store.reader() as conn:
-        org_names = {c: o.name for c, o in store.load_orgs(conn).items()}
+    org_names = {o.credit_code: o.name for o in list_orgs(store)}
     by_state: dict[str, int] = data.stats["batteries_by_state"]
     per_month: dict[str, int] = data.stats["retirements_per_month"]
     kpis = [

@@ -13,10 +13,9 @@ from battrace.domain.access import PUBLIC, public_view
 from battrace.domain.codes import parse_code
 from battrace.errors import UnknownBattery
 from battrace.interop.carriers import ERROR_LEVEL, label_svg, public_url
-from battrace.services.access import audit, battery_tier
 from battrace.services.compliance import battery_findings
 from battrace.services.health import health_summary
-from battrace.services.interop import public_base_url
+from battrace.services.orgs import list_orgs
 from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
 from battrace.web import views
@@ -43,7 +42,7 @@ def index(request: Request, q: Annotated[str | None, Query(max_length=400)] = No
 def _base_url(request: Request) -> str:
     """``BATTRACE_PUBLIC_BASE_URL`` (what printed labels carry), else the base URL this request came to
     — as the API's QR codes and labels do."""
-    return public_base_url() or str(request.base_url).rstrip("/")
+    return platform_of(request).settings.public_base_url or str(request.base_url).rstrip("/")
 
 
 def qr_inline(url: str) -> Markup:
@@ -58,12 +57,12 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
     fr = frame(request)
     platform = platform_of(request)
     try:
-        passport = get_passport(platform.store, code)
+        read = platform.guard.battery(fr.caller, code, "battery.read")
     except UnknownBattery:
         parsed = parse_code(code)
         return render(fr, "battery_unknown.html", status_code=404, code=code,
                       decoded=views.decoded_code(fr.t, parsed))
-    tier = battery_tier(platform.store, fr.caller, passport)
+    passport, tier = read.passport, read.tier
     url = public_url(code, _base_url(request))
     context: dict[str, Any] = {"code": code, "tier": tier, "qr": qr_inline(url), "url": url,
                                "found_in_label": found == "label"}
@@ -76,9 +75,7 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
                        timeline=views.public_timeline(fr.t, view), lineage=None, health=None, findings=None,
                        vehicle=None, alarms=None, alarms_more=False)
         return render(fr, "battery.html", **context)
-    audit(platform.store, fr.caller, "battery.read", code, True, tier, platform.now())
-    with platform.store.reader() as conn:
-        orgs = platform.store.load_orgs(conn)
+    orgs = {o.credit_code: o for o in list_orgs(platform.store)}
     alarms = list_alarms(platform.store, battery=code, limit=ALARMS_SHOWN + 1)  # newest first
     context.update(
         identity=views.identity_rows(fr.t, passport, full=True, orgs=orgs),
