@@ -28,6 +28,7 @@ with a one-line message.
     ├── PayloadTooLarge                 413 payload_too_large
     ├── LogTampered                     500 log_tampered
     └── StorageError                    503 storage_unavailable
+        └── WriteConflict               503 write_conflict      (a concurrent writer won; retried)
 """
 
 from __future__ import annotations
@@ -149,3 +150,10 @@ class LogTampered(BattraceError):
 
 class StorageError(BattraceError):
     status, code = 503, "storage_unavailable"
+
+
+class WriteConflict(StorageError):
+    """A concurrent writer appended to the same stream (or the same event id) first: the batch is
+    decided again on a fresh view (the ledger retries; this escapes only if every retry lost)."""
+
+    status, code = 503, "write_conflict"
