@@ -242,6 +242,8 @@ class Ledger:
         self.observers = observers if observers is not None else []
         self.now = now
         self.batch_size = batch_size
+        #: Batches decided again because a concurrent writer changed one of their streams first.
+        self.retries = 0
 
     def ingest(
         self,
@@ -330,6 +332,7 @@ class Ledger:
             except WriteConflict:
                 if attempt == MAX_ATTEMPTS:
                     raise
+                self.retries += 1
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _decide_and_append(self, conn: Connection, parsed: list[tuple[int, Event, datetime]],

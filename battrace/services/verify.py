@@ -60,12 +60,15 @@ def verify(store: Store, progress: Callable[[int], None] | None = None) -> Verif
 def _verify_events(conn: Connection, report: VerifyReport, progress: Callable[[int], None] | None) -> None:
     e = schema.events
     expected = 1
+    # PostgreSQL draws positions from a sequence (concurrent writers): a rolled-back batch leaves a
+    # gap there, so a missing event is found through its stream's links instead (below).
+    gapless = conn.dialect.name != "postgresql"
     stmt = select(e).order_by(e.c.seq).execution_options(yield_per=5000)
     for row in conn.execute(stmt):
         report.events += 1
         if progress and report.events % 5000 == 0:
             progress(5000)
-        if row.seq != expected:
+        if gapless and row.seq != expected:
             report.add("missing_event", f"events {expected}..{row.seq - 1} are missing from the log",
                        seq=expected)
             expected = row.seq
