@@ -411,14 +411,16 @@ class Ledger:
         for out, first in repeats:
             out.seq, out.hash = first.seq, first.hash
         rows_links.sort(key=lambda r: (r["stream"], r["version"]))  # one lock order for every writer
+        batteries = [_battery_row(code, world) for code in sorted(world.dirty_batteries)]
         self.store.append(
             conn,
             rows_events,
             rows_links,
-            [_battery_row(code, world) for code in sorted(world.dirty_batteries)],
+            batteries,
             [_vehicle_row(vin, world) for vin in sorted(world.dirty_vehicles)],
             rows_lineage,
             [_techinfo_row(stream, world) for stream in sorted(world.dirty_techinfo)],
+            new_batteries={code for code in world.dirty_batteries if base.get(code) == GENESIS},
         )
         for observer in self.observers:
             observer.after_append(conn, accepted, world)

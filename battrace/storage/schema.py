@@ -116,7 +116,6 @@ batteries = Table(
 )
 Index("ix_batteries_parent", batteries.c.parent)
 Index("ix_batteries_vin", batteries.c.vin)
-Index("ix_batteries_custodian", batteries.c.custodian)
 Index("ix_batteries_state", batteries.c.state)
 Index("ix_batteries_level_state", batteries.c.level, batteries.c.state)
 Index("ix_batteries_custodian_state", batteries.c.custodian, batteries.c.state)

@@ -15,7 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -312,10 +312,19 @@ class Store:
         vehicles: list[dict[str, Any]],
         lineage: list[dict[str, Any]],
         techinfo: list[dict[str, Any]],
+        *,
+        new_batteries: set[str] | frozenset[str] = frozenset(),
     ) -> None:
-        """Append events and their links, and update the read models, in the caller's transaction."""
+        """Append events and their links, and update the read models, in the caller's transaction.
+
+        ``new_batteries`` names the batteries that had no row before this batch: on PostgreSQL they
+        are appended with COPY, the others upserted (a concurrent writer that created one of them
+        first makes the COPY fail with a unique violation, i.e. a write conflict, as for links)."""
         self.bulk(conn, schema.events, events)
         self.bulk(conn, schema.event_links, links)
+        if new_batteries and self.dialect == "postgresql":
+            self.bulk(conn, schema.batteries, [r for r in batteries if r["code"] in new_batteries])
+            batteries = [r for r in batteries if r["code"] not in new_batteries]
         self.bulk(conn, schema.batteries, batteries, ["code"])
         self.bulk(conn, schema.vehicles, vehicles, ["vin"])
         self.bulk(conn, schema.lineage, lineage)
@@ -367,9 +376,12 @@ class Store:
     def lineage_of(self, conn: Connection, code: str) -> tuple[list[str], list[str]]:
         """(sources of product ``code``, products made from ``code``)."""
         lin = schema.lineage
-        sources = conn.execute(select(lin.c.source).where(lin.c.product == code).order_by(lin.c.source)).scalars()
-        products = conn.execute(select(lin.c.product).where(lin.c.source == code).order_by(lin.c.product)).scalars()
-        return list(sources), list(products)
+        both = union_all(  # one round trip (the passport's latency is mostly round trips)
+            select(literal(0).label("side"), lin.c.source.label("other")).where(lin.c.product == code),
+            select(literal(1).label("side"), lin.c.product.label("other")).where(lin.c.source == code),
+        )
+        rows = conn.execute(both).all()
+        return (sorted(r.other for r in rows if r.side == 0), sorted(r.other for r in rows if r.side == 1))
 
     def stream_events(
         self, conn: Connection, stream: str, *, until: datetime | None = None
