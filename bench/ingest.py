@@ -460,7 +460,32 @@ def run_eventsourcing(spec: dict[str, Any], url: str) -> dict[str, Any]:
             "rss_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(), 1)}
 
 
-WORKERS = {"battrace": run_battrace, "bare": run_bare, "eventsourcing": run_eventsourcing}
+def run_sharded(spec: dict[str, Any], url: str) -> dict[str, Any]:
+    """``battrace ingest --workers N`` on the first ``n`` events: N writer processes, each on its own
+    families of streams (no battery, vehicle or filing is shared between two writers)."""
+    from battrace.services.orgs import import_orgs
+    from battrace.services.sharded_ingest import ingest_sharded
+    from battrace.storage.store import Store
+
+    data, n = Path(spec["data"]), spec["n"]
+    os.environ["BATTRACE_RULES"] = "0"  # as the battrace run: no compliance engine (the writers inherit it)
+    store = Store(url)
+    import_orgs(store, json.loads((data / "orgs.json").read_text(encoding="utf-8")), NOW)
+    store.close()
+    with tempfile.TemporaryDirectory(prefix="battrace-shard-") as tmp:
+        path = Path(tmp) / "events.jsonl"
+        with (data / "events.jsonl").open(encoding="utf-8") as src, path.open("w", encoding="utf-8") as dst:
+            dst.writelines(itertools.islice(src, n))
+        start = time.perf_counter()
+        report = ingest_sharded(url, path, spec["writers"], import_history=True, now=NOW)
+        seconds = time.perf_counter() - start
+    return {"writers": spec["writers"], "seconds": round(seconds, 2), "events_per_s": round(n / seconds),
+            "accepted": report.accepted, "rejected": report.rejected,
+            "retries": sum(w["retries"] for w in report.writers), "per_writer": report.writers,
+            "nproc": os.cpu_count(), "load": round(os.getloadavg()[0], 2)}
+
+
+WORKERS = {"battrace": run_battrace, "bare": run_bare, "eventsourcing": run_eventsourcing, "sharded": run_sharded}
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -519,6 +544,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             if backend == "sqlite" and "eventsourcing" in runs:
                 log(f"{n:,} events, {backend}: eventsourcing")
                 r["eventsourcing"] = spawn({**base, "kind": "eventsourcing"})
+            if backend == "postgresql" and args.writers:
+                for w in [int(x) for x in args.writers.split(",")]:
+                    log(f"{n:,} events, {backend}: ingest --workers {w}")
+                    r[f"writers_{w}"] = spawn({**base, "kind": "sharded", "writers": w})
             ours = r.get("battrace", {}).get("events_per_s")
             for other in ("bare", "eventsourcing"):
                 theirs = r.get(other, {}).get("events_per_s")
@@ -556,6 +585,15 @@ def table(results: dict[str, Any]) -> str:
         for backend in ("sqlite", "postgresql"):
             r = entry.get(backend)
             if not r:
+                continue
+            sharded = [r[k] for k in sorted(r, key=lambda k: int(k.split("_")[1]) if k.startswith("writers_") else 0)
+                       if k.startswith("writers_")]
+            if sharded:
+                lines.append(f"{entry['events']:>9,} {backend:<10} ingest --workers, {sharded[0].get('nproc')} CPU: "
+                             + ", ".join(f"{x['writers']} writer(s) {x['events_per_s']:,} ev/s (load {x['load']}, "
+                                         f"{x['retries']} retries)" if "events_per_s" in x
+                                         else f"error {x.get('error')}" for x in sharded))
+            if "battrace" not in r:
                 continue
             b, bare, es = r["battrace"], r.get("bare", {}), r.get("eventsourcing", {})
             if "error" in b:
@@ -636,6 +674,9 @@ def main(argv: list[str]) -> None:
                         help="which runs, comma-separated (default: all of "
                         "battrace,rules,tracemalloc,bare,eventsourcing); rules and eventsourcing on SQLite only")
     parser.add_argument("--log", help="append each run's result to this JSON Lines file as it ends")
+    parser.add_argument("--writers", default="",
+                        help="PostgreSQL: also ingest with these numbers of writer processes (e.g. 1,2,4), "
+                        "each on its own families of streams (battrace ingest --workers N)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="which stores (default: both)")
     parser.add_argument("--profile", action="store_true",
                         help="PostgreSQL: per tenth, time the store's statements and record plans, sizes, "
