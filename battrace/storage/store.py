@@ -1,7 +1,7 @@
 """The one module that talks to the database: connections, the writer lock, reads and bulk writes.
 
 SQLite (default, one file, WAL) and PostgreSQL share every statement through SQLAlchemy Core; the
-few differences (the writer lock, upserts) are chosen here by dialect. Driver errors are mapped to
+few differences (writer concurrency, log positions, upserts, COPY) are chosen here by dialect. Driver errors are mapped to
 :class:`~battrace.errors.StorageError` at this one choke point (:meth:`Store.writer`).
 """
 
@@ -103,7 +103,11 @@ class Store:
 
     @contextmanager
     def writer(self) -> Iterator[Connection]:
-        """A write transaction holding the single-writer lock; commits on success."""
+        """A write transaction holding the writer lock exclusively; commits on success.
+
+        For the few whole-platform writers (organisation import, compliance sweeps, access
+        administration): no ledger writer (:meth:`ledger_writer`, which holds the lock shared) runs
+        meanwhile. SQLite has one writer at a time anyway."""
         try:
             with self.engine.connect().execution_options(battrace_writer=True) as conn, conn.begin():
                 if self.dialect == "postgresql":
