@@ -274,7 +274,8 @@ class Profiler:
         out: dict[str, Any] = {}
         for name in ("events", "event_links", "batteries", "vehicles"):
             r = self.conn.execute(
-                "SELECT c.reltuples::bigint, pg_relation_size(c.oid), coalesce(pg_total_relation_size(c.reltoastrelid), 0),"
+                "SELECT c.reltuples::bigint, pg_relation_size(c.oid),"
+                " coalesce(pg_total_relation_size(c.reltoastrelid), 0),"
                 " pg_indexes_size(c.oid), s.n_live_tup, s.n_dead_tup, s.n_tup_upd, s.n_tup_hot_upd,"
                 " s.autovacuum_count, s.autoanalyze_count"
                 " FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid"

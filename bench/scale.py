@@ -228,7 +228,8 @@ def main(argv: list[str]) -> None:
           f"({result['rows_per_s']:,} events/s with their links and read models; VACUUM ANALYZE "
           f"{result['vacuum_analyze_seconds']} s); sizes {result['sizes']}; {result['nproc']} CPU")
     server = result["reads"].pop("server_history")
-    print(f"  history, database time only (EXPLAIN ANALYZE): p50 {server['p50_ms']:.3f} ms  p99 {server['p99_ms']:.3f} ms")
+    print(f"  history, database time only (EXPLAIN ANALYZE): p50 {server['p50_ms']:.3f} ms  "
+          f"p99 {server['p99_ms']:.3f} ms")
     for label, r in result["reads"].items():
         verdict = "met" if r["p99_ms"] <= GOAL_P99_MS else "not met"
         print(f"  {label:<13} p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  (n={r['n']}, load {r['load']}; "

@@ -177,7 +177,8 @@ def ingest_sharded(url: str, path: Path, workers: int, *, import_history: bool =
              for k in range(workers)]
     for p in procs:
         p.start()
-    report, seen, answers = ShardedReport(), 0, []
+    report, seen = ShardedReport(), 0
+    answers: list[dict[str, Any]] = []
     while len(answers) < workers:
         try:
             answers.append(results.get(timeout=0.5))

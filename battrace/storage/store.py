@@ -1,8 +1,9 @@
 """The one module that talks to the database: connections, the writer lock, reads and bulk writes.
 
 SQLite (default, one file, WAL) and PostgreSQL share every statement through SQLAlchemy Core; the
-few differences (writer concurrency, log positions, upserts, COPY) are chosen here by dialect. Driver errors are mapped to
-:class:`~battrace.errors.StorageError` at this one choke point (:meth:`Store.writer`).
+few differences (writer concurrency, log positions, upserts, COPY) are chosen here by dialect.
+Driver errors are mapped to :class:`~battrace.errors.StorageError` (a lost race between ledger
+writers to :class:`~battrace.errors.WriteConflict`) at the transaction boundaries.
 """
 
 from __future__ import annotations

@@ -6,10 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import DBAPIError
-
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.exc import DBAPIError
 
 from battrace.storage.schema import metadata
 from battrace.storage.store import Store

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from battrace.interop.jsonl import read_jsonl
 from battrace.services.ledger import Ledger
 from battrace.services.orgs import import_orgs
 from battrace.services.sharded_ingest import ingest_sharded, plan_shares, streams_named
 from battrace.services.simulate import SimulationParams, simulate
 from battrace.services.verify import verify
 from battrace.storage.store import Store
-from battrace.interop.jsonl import read_jsonl
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
