@@ -541,6 +541,7 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "internal_error": ("内部错误", "Internal error"),
         "method_not_allowed": ("不支持的请求方法", "Method not allowed"),
         "bad_request": ("请求有误", "Bad request"),
+        "write_conflict": ("并发写入冲突，请重试", "Concurrent write conflict, please retry"),
     },
 }
 
