@@ -39,6 +39,7 @@ with a one-line message.
     ├── PayloadTooLarge                 413 payload_too_large
     ├── LogTampered                     500 log_tampered
     └── StorageError                    503 storage_unavailable
+        └── WriteConflict               503 write_conflict      (a concurrent writer won; retried)
 """
 
 from __future__ import annotations
@@ -211,3 +212,10 @@ class InvalidAnchor(ValidationError):
     """An anchor file or key that cannot be read, or whose signature does not check."""
 
     code = "invalid_anchor"
+
+
+class WriteConflict(StorageError):
+    """A concurrent writer appended to the same stream (or the same event id) first: the batch is
+    decided again on a fresh view (the ledger retries; this escapes only if every retry lost)."""
+
+    status, code = 503, "write_conflict"

@@ -143,16 +143,31 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
     flat = {"keep_outcomes": False} if "keep_outcomes" in inspect.signature(ledger.ingest).parameters else {}
     n = spec["n"]
     checkpoints: list[tuple[int, float]] = []
+    tenths: list[dict[str, Any]] = []
+    profiler = Profiler(store, url) if spec.get("profile") and store.dialect == "postgresql" else None
     done = 0
     marks = iter(sorted({n // 10, n // 2, n}))
     mark = next(marks)
+    tenth_marks = iter([n * k // 10 for k in range(1, 11)])
+    tenth_mark = next(tenth_marks)
+    last = (0, time.perf_counter(), time.process_time())
 
     def progress(k: int) -> None:
-        nonlocal done, mark
+        nonlocal done, mark, tenth_mark, last
         done += k
         if done >= mark:
             checkpoints.append((done, round(rss_mb(), 1)))
             mark = next(marks, n + 1)
+        if done >= tenth_mark:  # the rate over each tenth of the run: a decay with size shows in one run
+            now, cpu_now = time.perf_counter(), time.process_time()
+            events, wall, cpu = done - last[0], now - last[1], cpu_now - last[2]
+            row = {"upto": done, "events_per_s": round(events / wall), "client_cpu_share": round(cpu / wall, 2),
+                   "load": round(os.getloadavg()[0], 2)}
+            if profiler is not None:
+                row.update(profiler.tenth(events))
+            tenths.append(row)
+            tenth_mark = next(tenth_marks, n + 1)
+            last = (done, time.perf_counter(), time.process_time())
 
     rss_start = rss_mb()
     if spec["tracemalloc"]:
@@ -167,7 +182,11 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
                            "accepted": report.accepted, "duplicate": report.duplicate,
                            "rejected": report.rejected, "rss_start_mb": round(rss_start, 1),
                            "rss_peak_mb": round(rss_mb(), 1), "rss_checkpoints": checkpoints,
-                           "batch": ledger.batch_size}
+                           "batch": ledger.batch_size, "tenths": tenths}
+    if tenths:
+        out["last_over_first_tenth"] = round(tenths[-1]["events_per_s"] / tenths[0]["events_per_s"], 3)
+    if profiler is not None:
+        out["profile_end"] = profiler.finish()
     if report.rejected:
         out["first_rejections"] = report.as_dict()["rejections"][:3]
     del report
@@ -182,6 +201,115 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
             out["passport_after_analyze"] = passport_latency(store, spec["lookups"], spec["seed"])
     store.close()
     return out
+
+
+class Profiler:
+    """Where an ingest's time goes on PostgreSQL, per tenth of the run (``--profile``).
+
+    ``pg_stat_statements`` needs ``shared_preload_libraries`` (a server restart), so the ingest's
+    own statements are timed here, client side, by wrapping the store's lookups and bulk writes;
+    at each tenth a second connection records the server side: the plans of the lookups
+    (``EXPLAIN ANALYZE`` with keys drawn from the tables, as a custom and as a generic plan, the
+    latter being what a prepared statement runs after five executions), the planner's idea of the
+    table sizes (``reltuples``), heap/TOAST/index sizes, HOT and dead tuples, autovacuum and
+    autoanalyze counts and the WAL written per event.
+    """
+
+    WRAPPED = ("find_events", "get_batteries", "get_vehicles", "get_techinfo", "max_seq", "next_seqs", "bulk")
+
+    def __init__(self, store: Any, url: str) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        options = str(u.query.get("options", "")).replace("%3D", "=")
+        conninfo = u.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+        self.conn = psycopg.connect(conninfo, autocommit=True, options=options, prepare_threshold=None)
+        self.store = store
+        self.times: dict[str, float] = {}
+        self.wal = self._wal()
+        for name in self.WRAPPED:
+            if hasattr(store, name):
+                setattr(store, name, self._timed(name, getattr(store, name)))
+
+    def _timed(self, name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                key = f"bulk:{args[1].name}" if name == "bulk" else name
+                self.times[key] = self.times.get(key, 0.0) + time.perf_counter() - t
+        return wrapper
+
+    def _wal(self) -> int:
+        return int(self.conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0])
+
+    def _explain(self, sql: str, params: tuple[Any, ...], generic: bool) -> str:
+        with self.conn.transaction():
+            self.conn.execute(f"SET LOCAL plan_cache_mode = {'force_generic_plan' if generic else 'auto'}")
+            n = len(params)
+            types = ", ".join("text[]" if isinstance(p, list) else "text" for p in params)
+            self.conn.execute(f"PREPARE probe({types}) AS {sql.replace('%s', '$%d') % tuple(range(1, n + 1))}"
+                              .replace("::text[]", ""))
+            import psycopg
+
+            with psycopg.ClientCursor(self.conn) as cur:  # EXECUTE's arguments are rendered client side
+                cur.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) "
+                            f"EXECUTE probe({', '.join(['%s'] * n)})", params)
+                rows = [r[0] for r in cur.fetchall()]
+            self.conn.execute("DEALLOCATE probe")
+        nodes = [r.strip().lstrip("-> ").split("  ")[0] for r in rows if "Scan" in r or "Join" in r or "Loop" in r]
+        ms = next((r.split(":")[1].strip() for r in rows if r.startswith("Execution Time")), "?")
+        return f"{' / '.join(nodes[:3])} ({ms})"
+
+    def tenth(self, events: int) -> dict[str, Any]:
+        times, self.times = self.times, {}
+        wal, self.wal = self.wal, self._wal()
+        return {"ms_per_1000_events": {k: round(v * 1e6 / events, 1) for k, v in sorted(times.items())},
+                "wal_bytes_per_event": round((self.wal - wal) / events),
+                "tables": self._tables(), "plans": self._plans()}
+
+    def _tables(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ("events", "event_links", "batteries", "vehicles"):
+            r = self.conn.execute(
+                "SELECT c.reltuples::bigint, pg_relation_size(c.oid),"
+                " coalesce(pg_total_relation_size(c.reltoastrelid), 0),"
+                " pg_indexes_size(c.oid), s.n_live_tup, s.n_dead_tup, s.n_tup_upd, s.n_tup_hot_upd,"
+                " s.autovacuum_count, s.autoanalyze_count"
+                " FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid"
+                " WHERE c.oid = to_regclass(%s)", (name,)).fetchone()
+            if r is None:
+                continue
+            out[name] = {"reltuples": r[0], "heap_mb": round(r[1] / 2**20, 1), "toast_mb": round(r[2] / 2**20, 1),
+                         "index_mb": round(r[3] / 2**20, 1), "live": r[4], "dead": r[5], "upd": r[6], "hot_upd": r[7],
+                         "autovacuum": r[8], "autoanalyze": r[9]}
+        return out
+
+    def _plans(self) -> dict[str, Any]:
+        codes = [r[0] for r in self.conn.execute("SELECT code FROM batteries TABLESAMPLE SYSTEM (5) LIMIT 500")]
+        keys = self.conn.execute("SELECT reporter, array_agg(event_id) FROM (SELECT reporter, event_id FROM events "
+                                 "TABLESAMPLE SYSTEM (2) LIMIT 500) s GROUP BY reporter ORDER BY count(*) DESC "
+                                 "LIMIT 1").fetchone()
+        vins = [r[0] for r in self.conn.execute("SELECT vin FROM vehicles TABLESAMPLE SYSTEM (5) LIMIT 200")]
+        out: dict[str, Any] = {}
+        store = self.store
+        if codes:
+            sql, params = store._lookup("batteries", "code", "code, doc, version, head", codes)
+            out["batteries"] = {g: self._explain(sql, params, g == "generic") for g in ("custom", "generic")}
+        if keys:
+            sql, params = store._lookup("events", "event_id", "event_id, body", list(keys[1]), reporter=keys[0])
+            out["events"] = {g: self._explain(sql, params, g == "generic") for g in ("custom", "generic")}
+        if vins:
+            sql = "SELECT vin, doc, version, head FROM vehicles WHERE vin = ANY(%s::text[])"
+            out["vehicles"] = {g: self._explain(sql, (vins,), g == "generic") for g in ("custom", "generic")}
+        return out
+
+    def finish(self) -> dict[str, Any]:
+        out = {"tables": self._tables()}
+        self.conn.close()
+        return out
 
 
 def passport_latency(store: Any, lookups: int, seed: int) -> dict[str, Any]:
@@ -333,7 +461,32 @@ def run_eventsourcing(spec: dict[str, Any], url: str) -> dict[str, Any]:
             "rss_start_mb": round(rss_start, 1), "rss_peak_mb": round(rss_mb(), 1)}
 
 
-WORKERS = {"battrace": run_battrace, "bare": run_bare, "eventsourcing": run_eventsourcing}
+def run_sharded(spec: dict[str, Any], url: str) -> dict[str, Any]:
+    """``battrace ingest --workers N`` on the first ``n`` events: N writer processes, each on its own
+    families of streams (no battery, vehicle or filing is shared between two writers)."""
+    from battrace.services.orgs import import_orgs
+    from battrace.services.sharded_ingest import ingest_sharded
+    from battrace.storage.store import Store
+
+    data, n = Path(spec["data"]), spec["n"]
+    os.environ["BATTRACE_RULES"] = "0"  # as the battrace run: no compliance engine (the writers inherit it)
+    store = Store(url)
+    import_orgs(store, json.loads((data / "orgs.json").read_text(encoding="utf-8")), NOW)
+    store.close()
+    with tempfile.TemporaryDirectory(prefix="battrace-shard-") as tmp:
+        path = Path(tmp) / "events.jsonl"
+        with (data / "events.jsonl").open(encoding="utf-8") as src, path.open("w", encoding="utf-8") as dst:
+            dst.writelines(itertools.islice(src, n))
+        start = time.perf_counter()
+        report = ingest_sharded(url, path, spec["writers"], import_history=True, now=NOW)
+        seconds = time.perf_counter() - start
+    return {"writers": spec["writers"], "seconds": round(seconds, 2), "events_per_s": round(n / seconds),
+            "accepted": report.accepted, "rejected": report.rejected,
+            "retries": sum(w["retries"] for w in report.writers), "per_writer": report.writers,
+            "nproc": os.cpu_count(), "load": round(os.getloadavg()[0], 2)}
+
+
+WORKERS = {"battrace": run_battrace, "bare": run_bare, "eventsourcing": run_eventsourcing, "sharded": run_sharded}
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +517,7 @@ def spawn(spec: dict[str, Any]) -> dict[str, Any]:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     pg = args.pg or os.environ.get("BATTRACE_TEST_DATABASE_URL")
-    backends = ["sqlite"] + (["postgresql"] if pg else [])
+    backends = [b for b in ["sqlite"] + (["postgresql"] if pg else []) if b in args.backends.split(",")]
     root = Path(args.data)
     results: dict[str, Any] = {"machine": machine(), "goals": GOALS, "sizes": []}
     for n in args.sizes:
@@ -376,7 +529,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             r: dict[str, Any] = {}
             if "battrace" in runs:
                 log(f"{n:,} events, {backend}: battrace")
-                r["battrace"] = spawn({**base, "kind": "battrace", "tracemalloc": False, "lookups": args.lookups})
+                r["battrace"] = spawn({**base, "kind": "battrace", "tracemalloc": False, "lookups": args.lookups,
+                                       "profile": args.profile})
             if "rules" in runs and backend == "sqlite":
                 log(f"{n:,} events, {backend}: battrace with the compliance engine")
                 r["battrace_rules"] = spawn({**base, "kind": "battrace", "tracemalloc": False, "lookups": 0,
@@ -391,6 +545,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             if backend == "sqlite" and "eventsourcing" in runs:
                 log(f"{n:,} events, {backend}: eventsourcing")
                 r["eventsourcing"] = spawn({**base, "kind": "eventsourcing"})
+            if backend == "postgresql" and args.writers:
+                for w in [int(x) for x in args.writers.split(",")]:
+                    log(f"{n:,} events, {backend}: ingest --workers {w}")
+                    r[f"writers_{w}"] = spawn({**base, "kind": "sharded", "writers": w})
             ours = r.get("battrace", {}).get("events_per_s")
             for other in ("bare", "eventsourcing"):
                 theirs = r.get(other, {}).get("events_per_s")
@@ -429,6 +587,15 @@ def table(results: dict[str, Any]) -> str:
             r = entry.get(backend)
             if not r:
                 continue
+            sharded = [r[k] for k in sorted(r, key=lambda k: int(k.split("_")[1]) if k.startswith("writers_") else 0)
+                       if k.startswith("writers_")]
+            if sharded:
+                lines.append(f"{entry['events']:>9,} {backend:<10} ingest --workers, {sharded[0].get('nproc')} CPU: "
+                             + ", ".join(f"{x['writers']} writer(s) {x['events_per_s']:,} ev/s (load {x['load']}, "
+                                         f"{x['retries']} retries)" if "events_per_s" in x
+                                         else f"error {x.get('error')}" for x in sharded))
+            if "battrace" not in r:
+                continue
             b, bare, es = r["battrace"], r.get("bare", {}), r.get("eventsourcing", {})
             if "error" in b:
                 lines.append(f"{entry['events']:>9,} {backend:<10} error: {b['error']}")
@@ -445,6 +612,10 @@ def table(results: dict[str, Any]) -> str:
                 f"{fmt(pp.get('packs', {}).get('p99_ms'), '.2f'):>8} {b['rss_peak_mb']:>7.0f} "
                 f"{fmt(b.get('tracemalloc_peak_mb'), '.0f'):>7} {b['rejected']:>8}"
             )
+            if b.get("tenths"):
+                lines.append(f"{'':>9} {'':<10} per tenth (events/s): "
+                             + " ".join(f"{t['events_per_s']:,}" for t in b["tenths"])
+                             + f"; last/first {b['last_over_first_tenth']:.2f}")
             analysed = b.get("passport_after_analyze", {})
             if analysed:
                 lines.append(f"{'':>9} {'':<10} passport after ANALYZE: p50 {analysed['all']['p50_ms']:.2f} ms, "
@@ -504,6 +675,13 @@ def main(argv: list[str]) -> None:
                         help="which runs, comma-separated (default: all of "
                         "battrace,rules,tracemalloc,bare,eventsourcing); rules and eventsourcing on SQLite only")
     parser.add_argument("--log", help="append each run's result to this JSON Lines file as it ends")
+    parser.add_argument("--writers", default="",
+                        help="PostgreSQL: also ingest with these numbers of writer processes (e.g. 1,2,4), "
+                        "each on its own families of streams (battrace ingest --workers N)")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="which stores (default: both)")
+    parser.add_argument("--profile", action="store_true",
+                        help="PostgreSQL: per tenth, time the store's statements and record plans, sizes, "
+                        "HOT updates, autovacuum and WAL (slows the run a little)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:

@@ -43,8 +43,14 @@ def ingest_cmd(
         bool, typer.Option("--import-history", help="Migration mode: keep each event's own recorded_at.")
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="jsonl (default), csv or epcis.")] = "jsonl",
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Writer processes (JSON Lines on PostgreSQL; events are split by the "
+        "batteries and vehicles they name, each battery's events in file order).")] = 1,
 ) -> None:
     """Ingest events in order; exit 1 when any was rejected."""
+    if workers > 1:
+        _ingest_sharded(ctx, file, fmt, workers, import_history, as_json)
+        return
     platform = open_platform(ctx)
     items = _read_items(file, fmt)
     with file.open(encoding="utf-8", errors="replace") as handle:
@@ -67,6 +73,35 @@ def ingest_cmd(
                         [[r["line"], r["event_id"], r["code"], r["message"]] for r in rejections[:50]])
             if len(rejections) > 50:
                 console.print(f"... and {len(rejections) - 50} more (use --json for all)")
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _ingest_sharded(ctx: typer.Context, file: Path, fmt: str, workers: int, import_history: bool,
+                    as_json: bool) -> None:
+    from battrace.services.sharded_ingest import ingest_sharded
+
+    if fmt != "jsonl":
+        raise InvalidEvent(f"--workers needs --format jsonl, got {fmt}", field="format")
+    url = state(ctx).database_url
+    open_platform(ctx).close()  # migrate once, before the writers start
+    with file.open(encoding="utf-8", errors="replace") as handle:
+        total = sum(1 for line in handle if line.strip())
+    with progress_bar(total, f"ingest ({workers} writers)") as bar:
+        task = bar.add_task("ingest", total=total or None)
+        report = ingest_sharded(url, file, workers, import_history=import_history,
+                                progress=lambda n: bar.advance(task, n))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console.print(
+            f"accepted [green]{report.accepted}[/green], duplicate {report.duplicate}, "
+            f"rejected [red]{report.rejected}[/red] ({len(report.writers)} writer(s))"
+        )
+        rejections = report.as_dict()["rejections"]
+        if rejections:
+            print_table("rejections", ["line", "event_id", "code", "message"],
+                        [[r["line"], r["event_id"], r["code"], r["message"]] for r in rejections[:50]])
     if report.rejected:
         raise typer.Exit(1)
 

@@ -29,11 +29,21 @@ from battrace.domain.integrity import Decision, decide
 from battrace.domain.limits import FUTURE_TOLERANCE, check_moment
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState, VehicleState
-from battrace.errors import BattraceError, EventIdConflict, InvalidEvent, StorageError, UnprocessableEvent
+from battrace.errors import (
+    BattraceError,
+    EventIdConflict,
+    InvalidEvent,
+    StorageError,
+    UnprocessableEvent,
+    WriteConflict,
+)
 from battrace.storage.store import GENESIS, Store
 
 DEFAULT_BATCH = 2000
-#: An ingest that appends at least this many events refreshes the database's planner statistics.
+#: Attempts at a batch that lost to a concurrent writer; the last one excludes other writers.
+MAX_ATTEMPTS = 4
+#: An ingest that appends at least this many events refreshes the database's planner statistics,
+#: again each time it has doubled that count, and at its end (autovacuum may be off or behind).
 BULK_LOAD = 50_000
 
 
@@ -186,6 +196,22 @@ class BatchWorld:
             entry = self.batteries.get(stream)
         return (entry[1], entry[2]) if entry else (0, GENESIS)
 
+    def set_heads(self, heads: dict[str, str]) -> None:
+        """Give the touched read models their final chain heads (known once positions are drawn)."""
+        for stream, head in heads.items():
+            if stream.startswith("vin:"):
+                entry: Any = self.vehicles.get(stream[4:])
+                if entry is not None:
+                    self.vehicles[stream[4:]] = (entry[0], entry[1], head)
+            elif stream.startswith("techinfo:"):
+                entry = self.techinfo.get(stream)
+                if entry is not None:
+                    self.techinfo[stream] = (entry[0], entry[1], head)
+            else:
+                entry = self.batteries.get(stream)
+                if entry is not None:
+                    self.batteries[stream] = (entry[0], entry[1], head)
+
     def apply(self, decision: Decision, heads: dict[str, tuple[int, str]], seq: int) -> None:
         for stream in heads:
             self.last_seq[stream] = seq
@@ -222,6 +248,8 @@ class Ledger:
         self.observers = observers if observers is not None else []
         self.now = now
         self.batch_size = batch_size
+        #: Batches decided again because a concurrent writer changed one of their streams first.
+        self.retries = 0
 
     def ingest(
         self,
@@ -237,9 +265,11 @@ class Ledger:
         flat however long the stream (a file of millions of events).
         """
         report = IngestReport()
+        next_refresh, appended = BULK_LOAD, 0
         for batch in _batches(items, self.batch_size):
             with _cyclic_gc_paused():
                 outcomes = self._ingest_isolated(batch, import_history)
+            appended += sum(1 for o in outcomes if o.status == "accepted")
             if keep_outcomes:
                 report.outcomes.extend(outcomes)
             else:
@@ -250,7 +280,10 @@ class Ledger:
                         report.tally[o.status] = report.tally.get(o.status, 0) + 1
             if progress:
                 progress(len(batch))
-        if report.accepted >= BULK_LOAD:
+            if appended >= next_refresh:  # as the tables double, not only at the end
+                self.store.refresh_statistics()
+                next_refresh *= 2
+        if appended >= BULK_LOAD:
             self.store.refresh_statistics()
         return report
 
@@ -319,74 +352,110 @@ class Ledger:
             outcomes.append(Outcome(line, event.event_id, "pending"))
         if not parsed:
             return outcomes
-        with self.store.writer() as conn:
-            orgs = self.store.load_orgs(conn)
-            world = BatchWorld(self.store, conn, orgs)
-            existing = self.store.find_events(conn, [(e.reporter, e.event_id) for _, e, _ in parsed])
-            world.prefetch_batteries(c for _, e, _ in parsed for c in e.codes())
-            world.prefetch_vehicles(e.fields["vin"] for _, e, _ in parsed if "vin" in e.fields)
-            seq = self.store.max_seq(conn)
-            seen: dict[tuple[str, str], tuple[str, int, str]] = {}
-            rows_events: list[dict[str, Any]] = []
-            rows_links: list[dict[str, Any]] = []
-            rows_lineage: list[dict[str, Any]] = []
-            accepted: list[Accepted] = []
-            for index, event, recorded in parsed:
-                out = outcomes[index]
-                body = event.canonical
-                key = (event.reporter, event.event_id)
-                prior = seen.get(key)
-                stored = prior[0] if prior else existing.get(key)
-                if stored is not None:
-                    if stored == body:
-                        out.status = "duplicate"
-                        if prior:
-                            out.seq, out.hash = prior[1], prior[2]
-                        continue
-                    err: BattraceError = EventIdConflict(
-                        f"{event.type}: event_id {event.event_id!r} was already reported by {event.reporter} "
-                        "with different content",
-                        event_id=event.event_id, reporter=event.reporter,
-                    )
-                    out.status, out.code, out.message, out.context = "rejected", err.code, err.message, err.context
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            for index, event, _ in parsed:  # a lost attempt's decisions are forgotten
+                outcomes[index] = Outcome(outcomes[index].line, event.event_id, "pending")
+            try:
+                with self.store.ledger_writer(exclusive=attempt == MAX_ATTEMPTS) as conn:
+                    self._decide_and_append(conn, parsed, outcomes, import_history)
+                return outcomes
+            except WriteConflict:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                self.retries += 1
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _decide_and_append(self, conn: Connection, parsed: list[tuple[int, Event, datetime]],
+                           outcomes: list[Outcome], import_history: bool) -> None:
+        """Decide each event against the batch's view of the world, then give the accepted ones their
+        log positions and hashes, and append them with their links and the read models.
+
+        Positions are drawn after the decisions, for the accepted events only: on PostgreSQL from a
+        sequence, without a lock (see :meth:`Store.ledger_writer`)."""
+        orgs = self.store.load_orgs(conn)
+        world = BatchWorld(self.store, conn, orgs)
+        existing = self.store.find_events(conn, [(e.reporter, e.event_id) for _, e, _ in parsed])
+        world.prefetch_batteries(c for _, e, _ in parsed for c in e.codes())
+        world.prefetch_vehicles(e.fields["vin"] for _, e, _ in parsed if "vin" in e.fields)
+        seen: dict[tuple[str, str], tuple[str, Outcome]] = {}
+        repeats: list[tuple[Outcome, Outcome]] = []
+        chosen: list[tuple[Outcome, Event, datetime, str, Decision, list[tuple[str, int]]]] = []
+        base: dict[str, str] = {}  # each touched stream's head before this batch
+        for index, event, recorded in parsed:
+            out = outcomes[index]
+            body = event.canonical
+            key = (event.reporter, event.event_id)
+            prior = seen.get(key)
+            stored = prior[0] if prior else existing.get(key)
+            if stored is not None:
+                if stored == body:
+                    out.status = "duplicate"
+                    if prior:  # a repeat within the batch shows the first one's position (drawn below)
+                        repeats.append((out, prior[1]))
                     continue
-                try:
-                    decision = decide(event, world)
-                except Exception as exc:
-                    refused = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
-                    out.status, out.code, out.message = "rejected", refused.code, refused.message
-                    out.context = refused.context
-                    continue
-                seq += 1
-                digest = event_hash(seq, recorded, import_history, body)
-                heads: dict[str, tuple[int, str]] = {}
-                for stream in decision.streams:
-                    version, head = world.head(stream)
-                    new_head = link_hash(head, digest)
-                    heads[stream] = (version + 1, new_head)
-                    rows_links.append({"stream": stream, "version": version + 1, "seq": seq, "hash": new_head})
-                world.apply(decision, heads, seq)
-                rows_events.append({
-                    "seq": seq, "reporter": event.reporter, "event_id": event.event_id, "type": event.type,
-                    "occurred_at": event.occurred_at, "recorded_at": recorded, "imported": import_history,
-                    "body": body, "hash": digest,
-                })
-                rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
-                seen[key] = (body, seq, digest)
-                out.status, out.seq, out.hash = "accepted", seq, digest
-                accepted.append(Accepted(seq, event, decision, recorded, import_history, digest))
-            self.store.append(
-                conn,
-                rows_events,
-                rows_links,
-                [_battery_row(code, world) for code in sorted(world.dirty_batteries)],
-                [_vehicle_row(vin, world) for vin in sorted(world.dirty_vehicles)],
-                rows_lineage,
-                [_techinfo_row(stream, world) for stream in sorted(world.dirty_techinfo)],
-            )
-            for observer in self.observers:
-                observer.after_append(conn, accepted, world)
-        return outcomes
+                err: BattraceError = EventIdConflict(
+                    f"{event.type}: event_id {event.event_id!r} was already reported by {event.reporter} "
+                    "with different content",
+                    event_id=event.event_id, reporter=event.reporter,
+                )
+                out.status, out.code, out.message, out.context = "rejected", err.code, err.message, err.context
+                continue
+            try:
+                decision = decide(event, world)
+            except Exception as exc:
+                refused = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
+                out.status, out.code, out.message = "rejected", refused.code, refused.message
+                out.context = refused.context
+                continue
+            versions: list[tuple[str, int]] = []
+            heads: dict[str, tuple[int, str]] = {}
+            for stream in decision.streams:
+                version, head = world.head(stream)
+                base.setdefault(stream, head)
+                versions.append((stream, version + 1))
+                heads[stream] = (version + 1, "")  # the hash follows once the event has its position
+            world.apply(decision, heads, 0)
+            seen[key] = (body, out)
+            out.status = "accepted"
+            chosen.append((out, event, recorded, body, decision, versions))
+        # positions, hashes and links, in decision order
+        rows_events: list[dict[str, Any]] = []
+        rows_links: list[dict[str, Any]] = []
+        rows_lineage: list[dict[str, Any]] = []
+        accepted: list[Accepted] = []
+        heads_now = dict(base)
+        for seq, (out, event, recorded, body, decision, versions) in zip(
+                self.store.next_seqs(conn, len(chosen)), chosen, strict=True):
+            digest = event_hash(seq, recorded, import_history, body)
+            for stream, version in versions:
+                heads_now[stream] = link = link_hash(heads_now[stream], digest)
+                rows_links.append({"stream": stream, "version": version, "seq": seq, "hash": link})
+                world.last_seq[stream] = seq
+            rows_events.append({
+                "seq": seq, "reporter": event.reporter, "event_id": event.event_id, "type": event.type,
+                "occurred_at": event.occurred_at, "recorded_at": recorded, "imported": import_history,
+                "body": body, "hash": digest,
+            })
+            rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
+            out.seq, out.hash = seq, digest
+            accepted.append(Accepted(seq, event, decision, recorded, import_history, digest))
+        world.set_heads(heads_now)
+        for out, first in repeats:
+            out.seq, out.hash = first.seq, first.hash
+        rows_links.sort(key=lambda r: (r["stream"], r["version"]))  # one lock order for every writer
+        batteries = [_battery_row(code, world) for code in sorted(world.dirty_batteries)]
+        self.store.append(
+            conn,
+            rows_events,
+            rows_links,
+            batteries,
+            [_vehicle_row(vin, world) for vin in sorted(world.dirty_vehicles)],
+            rows_lineage,
+            [_techinfo_row(stream, world) for stream in sorted(world.dirty_techinfo)],
+            new_batteries={code for code in world.dirty_batteries if base.get(code) == GENESIS},
+        )
+        for observer in self.observers:
+            observer.after_append(conn, accepted, world)
 
 
 def _unprocessable(exc: BaseException) -> BattraceError:

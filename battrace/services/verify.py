@@ -144,11 +144,14 @@ def check_events(ctx: Context) -> None:
                                table="event_links", seq=seq, stream=missing[0])
         pending.clear()
 
+    # PostgreSQL draws positions from a sequence (concurrent writers): a rolled-back batch leaves a
+    # gap there, so a missing event is found through its stream's links instead.
+    gapless = ctx.conn.dialect.name != "postgresql"
     for row in verification.events(ctx.conn):
         report.events += 1
         if ctx.progress and report.events % 5000 == 0:
             ctx.progress(5000)
-        if row.seq != expected:
+        if gapless and row.seq != expected:
             report.add("missing_event", f"events {expected}..{row.seq - 1} are missing from the log",
                        table="events", seq=expected)
             expected = row.seq

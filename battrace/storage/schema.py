@@ -83,6 +83,8 @@ events = Table(
     UniqueConstraint("reporter", "event_id", name="uq_events_reporter_event_id"),
 )
 Index("ix_events_type_occurred", events.c.type, events.c.occurred_at)
+#: The log's time index: BRIN on PostgreSQL (appended in time order), a B-tree on SQLite (migration 0006).
+Index("ix_events_recorded_at", events.c.recorded_at, postgresql_using="brin")
 
 event_links = Table(
     "event_links",
@@ -116,7 +118,6 @@ batteries = Table(
 )
 Index("ix_batteries_parent", batteries.c.parent)
 Index("ix_batteries_vin", batteries.c.vin)
-Index("ix_batteries_custodian", batteries.c.custodian)
 Index("ix_batteries_state", batteries.c.state)
 Index("ix_batteries_level_state", batteries.c.level, batteries.c.state)
 Index("ix_batteries_custodian_state", batteries.c.custodian, batteries.c.state)

@@ -1,8 +1,9 @@
 """The one module that talks to the database: connections, the writer lock, reads and bulk writes.
 
 SQLite (default, one file, WAL) and PostgreSQL share every statement through SQLAlchemy Core; the
-few differences (the writer lock, upserts) are chosen here by dialect. Driver errors are mapped to
-:class:`~battrace.errors.StorageError` at this one choke point (:meth:`Store.writer`).
+few differences (writer concurrency, log positions, upserts, COPY) are chosen here by dialect.
+Driver errors are mapped to :class:`~battrace.errors.StorageError` (a lost race between ledger
+writers to :class:`~battrace.errors.WriteConflict`) at the transaction boundaries.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -24,11 +25,14 @@ from sqlalchemy.pool import NullPool, QueuePool
 from battrace.domain.events import canonical_json
 from battrace.domain.orgs import Org, parse_org
 from battrace.domain.state import BatteryState, VehicleState
-from battrace.errors import StorageError
+from battrace.errors import StorageError, WriteConflict
 from battrace.storage import schema
 from battrace.storage.migrate import upgrade
 
 _LOCK_KEY = 0x62617474  # "batt": the advisory lock that serialises writers on PostgreSQL
+#: SQLSTATEs that mean "a concurrent writer got there first": unique violation (the same
+#: ``(stream, version)`` or ``(reporter, event_id)``), deadlock, serialization failure.
+_CONFLICTS = {"23505", "40P01", "40001"}
 GENESIS = "0" * 64
 _SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # the text UTCTime stores on SQLite
 
@@ -100,13 +104,42 @@ class Store:
 
     @contextmanager
     def writer(self) -> Iterator[Connection]:
-        """A write transaction holding the single-writer lock; commits on success."""
+        """A write transaction holding the writer lock exclusively; commits on success.
+
+        For the few whole-platform writers (organisation import, compliance sweeps, access
+        administration): no ledger writer (:meth:`ledger_writer`, which holds the lock shared) runs
+        meanwhile. SQLite has one writer at a time anyway."""
         try:
             with self.engine.connect().execution_options(battrace_writer=True) as conn, conn.begin():
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
                 yield conn
         except (OperationalError, DBAPIError) as exc:
+            raise StorageError(f"database write failed: {exc.orig}") from None
+
+    @contextmanager
+    def ledger_writer(self, *, exclusive: bool = False) -> Iterator[Connection]:
+        """A write transaction for the ledger's appends.
+
+        SQLite has one writer at a time (``BEGIN IMMEDIATE``), as before. On PostgreSQL ledger
+        writers no longer exclude each other: each takes the writer lock in *shared* mode (so the
+        few whole-platform writers that take it exclusively, :meth:`writer`, still see a quiet
+        log), and concurrency is optimistic per stream: the primary key ``(stream, version)`` of
+        ``event_links`` and the unique ``(reporter, event_id)`` of ``events`` refuse the second of
+        two writers that decided on the same view. That refusal (or a deadlock between two such
+        writers) is raised as :class:`WriteConflict` for the ledger to decide the batch again;
+        ``exclusive=True`` (its last retry) takes the lock exclusively, so that retry cannot lose.
+        """
+        try:
+            with self.engine.connect().execution_options(battrace_writer=True) as conn, conn.begin():
+                if self.dialect == "postgresql":
+                    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+                    conn.exec_driver_sql(f"SELECT {fn}({_LOCK_KEY})")
+                yield conn
+        except (OperationalError, DBAPIError) as exc:
+            state = getattr(exc.orig, "sqlstate", None)
+            if state in _CONFLICTS:
+                raise WriteConflict(f"a concurrent writer changed the same stream: {exc.orig}") from None
             raise StorageError(f"database write failed: {exc.orig}") from None
 
     @contextmanager
@@ -178,17 +211,21 @@ class Store:
     def _lookup(self, table: str, key: str, columns: str, values: list[str], *, reporter: str | None = None
                 ) -> tuple[str, tuple[Any, ...]]:
         """Driver SQL selecting ``columns`` of the rows of ``table`` whose ``key`` is in ``values``
-        (and, for the log, whose reporter is ``reporter``), by index lookups.
+        (and, for the log, whose reporter is ``reporter``), by index lookups. The keys are unique.
 
-        PostgreSQL looks each value up in a LATERAL subquery over an unnested array parameter: one
-        index probe per value, whatever the statistics. (During a bulk load the tables grow faster
-        than autovacuum analyses them; an ``IN`` list, or a plain join, was then planned as a scan
-        of all the reporter's events: 0.2-0.3 s a batch at 100k events, growing with the log.)
+        PostgreSQL looks each value up in a LATERAL subquery over an unnested array parameter, with
+        ``LIMIT 1``: a subquery with a LIMIT is never flattened into a join, so the plan is one
+        unique-index probe per value whatever the statistics say. (Without it PostgreSQL pulled
+        the subquery up into a join and, on a log that had not been analysed, hashed a bitmap scan
+        of *all* the reporter's events against the keys: 10 ms per 1,000 ingested events at 3×10^4
+        events, 560 ms at 2.7×10^5, the main cause of the decay in issue 18; see
+        docs/performance.md.)
         """
         where = "" if reporter is None else " AND t.reporter = {mark}"
         if self.dialect == "postgresql":
             sql = (f"SELECT l.* FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
-                   f"(SELECT {columns} FROM {table} t WHERE t.{key} = k.v" + where.format(mark="%s") + ") l")
+                   f"(SELECT {columns} FROM {table} t WHERE t.{key} = k.v" + where.format(mark="%s")
+                   + " LIMIT 1) l")
             return sql, (values,) if reporter is None else (values, reporter)
         sql = (f"SELECT {columns} FROM {table} t WHERE t.{key} IN ({self._marks(len(values))})"
                + where.format(mark="?"))
@@ -245,6 +282,19 @@ class Store:
     def max_seq(self, conn: Connection) -> int:
         return int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM events").scalar_one())
 
+    def next_seqs(self, conn: Connection, n: int) -> list[int]:
+        """``n`` new log positions. SQLite (one writer): the next ``n`` after the largest. PostgreSQL:
+        from the ``events_seq`` sequence, which needs no lock: positions are unique and increase
+        in the order writers draw them, but a rolled-back batch leaves a gap (the chain that proves
+        completeness is each stream's, see docs/ledger.md)."""
+        if n <= 0:
+            return []
+        if self.dialect != "postgresql":
+            first = self.max_seq(conn) + 1
+            return list(range(first, first + n))
+        rows = conn.exec_driver_sql("SELECT nextval('events_seq') FROM generate_series(1, %s)", (n,))
+        return sorted(int(r[0]) for r in rows)
+
     def find_events(self, conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Stored bodies of the given ``(reporter, event_id)`` pairs."""
         out: dict[tuple[str, str], str] = {}
@@ -267,10 +317,19 @@ class Store:
         vehicles: list[dict[str, Any]],
         lineage: list[dict[str, Any]],
         techinfo: list[dict[str, Any]],
+        *,
+        new_batteries: set[str] | frozenset[str] = frozenset(),
     ) -> None:
-        """Append events and their links, and update the read models, in the caller's transaction."""
+        """Append events and their links, and update the read models, in the caller's transaction.
+
+        ``new_batteries`` names the batteries that had no row before this batch: on PostgreSQL they
+        are appended with COPY, the others upserted (a concurrent writer that created one of them
+        first makes the COPY fail with a unique violation, i.e. a write conflict, as for links)."""
         self.bulk(conn, schema.events, events)
         self.bulk(conn, schema.event_links, links)
+        if new_batteries and self.dialect == "postgresql":
+            self.bulk(conn, schema.batteries, [r for r in batteries if r["code"] in new_batteries])
+            batteries = [r for r in batteries if r["code"] not in new_batteries]
         self.bulk(conn, schema.batteries, batteries, ["code"])
         self.bulk(conn, schema.vehicles, vehicles, ["vin"])
         self.bulk(conn, schema.lineage, lineage)
@@ -283,8 +342,11 @@ class Store:
         2 ms at 10^6 events. SQLite plans without statistics: nothing to do."""
         if self.dialect != "postgresql":
             return
-        with self.writer() as conn:
-            conn.exec_driver_sql(f"ANALYZE {', '.join((*schema.LOG_TABLES, *schema.READ_MODELS))}")
+        try:  # no writer lock: ANALYZE blocks no reader or writer
+            with self.engine.connect() as conn, conn.begin():
+                conn.exec_driver_sql(f"ANALYZE {', '.join((*schema.LOG_TABLES, *schema.READ_MODELS))}")
+        except (OperationalError, DBAPIError) as exc:
+            raise StorageError(f"database write failed: {exc.orig}") from None
 
     # -- read models --------------------------------------------------------------------------
 
@@ -319,11 +381,11 @@ class Store:
         return out
 
     def get_techinfo(self, conn: Connection, streams: Iterable[str]) -> dict[str, tuple[dict[str, Any], int, str]]:
-        t = schema.techinfo
         out: dict[str, tuple[dict[str, Any], int, str]] = {}
         for chunk in _chunks(list(streams), 500):
-            for row in conn.execute(select(t.c.stream, t.c.doc, t.c.version, t.c.head).where(t.c.stream.in_(chunk))):
-                out[row.stream] = (json.loads(row.doc), row.version, row.head)
+            sql, params = self._lookup("techinfo", "stream", "stream, doc, version, head", chunk)
+            for stream, doc, version, head in conn.exec_driver_sql(sql, params):
+                out[stream] = (json.loads(doc), version, head)
         return out
 
     def children_of(self, conn: Connection, code: str) -> list[str]:
@@ -333,9 +395,12 @@ class Store:
     def lineage_of(self, conn: Connection, code: str) -> tuple[list[str], list[str]]:
         """(sources of product ``code``, products made from ``code``)."""
         lin = schema.lineage
-        sources = conn.execute(select(lin.c.source).where(lin.c.product == code).order_by(lin.c.source)).scalars()
-        products = conn.execute(select(lin.c.product).where(lin.c.source == code).order_by(lin.c.product)).scalars()
-        return list(sources), list(products)
+        both = union_all(  # one round trip (the passport's latency is mostly round trips)
+            select(literal(0).label("side"), lin.c.source.label("other")).where(lin.c.product == code),
+            select(literal(1).label("side"), lin.c.product.label("other")).where(lin.c.source == code),
+        )
+        rows = conn.execute(both).all()
+        return (sorted(r.other for r in rows if r.side == 0), sorted(r.other for r in rows if r.side == 1))
 
     def stream_events(
         self, conn: Connection, stream: str, *, until: datetime | None = None, by: str = "recorded"

@@ -553,6 +553,7 @@ VOCABULARY: dict[str, dict[str, tuple[str, str]]] = {
         "invalid_utf8": ("不是 UTF-8 编码", "Not UTF-8"),
         "unprocessable_event": ("平台无法处理此事件", "Event could not be processed"),
         "invalid_anchor": ("锚定文件无效或签名不符", "Invalid anchor or signature"),
+        "write_conflict": ("并发写入冲突，请重试", "Concurrent write conflict, please retry"),
     },
 }
 

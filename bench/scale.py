@@ -1,0 +1,240 @@
+"""Benchmark: read latency on a PostgreSQL log of national size, loaded quickly with COPY.
+
+Usage::
+
+    python bench/scale.py [EVENTS] [--pg URL] [--lookups N] [--chunk N] [--keep] [--json]
+
+``EVENTS`` (default 1,000,000; the goal is stated at 10^7) events are written straight into a fresh
+schema with ``COPY``: one pack battery per five events (produced, then tested four times), with real
+bodies, positions, event hashes, per-stream chain links and read-model documents (cloned from one
+battery folded by the domain code, so ``verify`` and the passport read them as they read ingested
+ones). The ledger's checks are not run: this measures the read side at a size the ingest would take
+hours to reach on a development machine. Then ``ANALYZE``, and ``--lookups`` random batteries are
+read three ways, each timed: the passport (``get_passport``), the history (``get_history``) and the
+public check (``public_view`` of the passport, what ``GET /api/v1/public/batteries/{code}`` returns).
+
+The schema is dropped afterwards unless ``--keep``. The goal is p99 ≤ 5 ms at 10^7 events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+GOAL_P99_MS = 5.0
+EVENTS_PER_BATTERY = 5
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(pick(0.50) * 1000, 3), "p99_ms": round(pick(0.99) * 1000, 3),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 3), "n": len(ordered)}
+
+
+def templates() -> tuple[str, list[str], str, str]:
+    """(the template battery's code, its event bodies and read-model document with the code as a
+    placeholder, the maker's credit code): one battery produced and tested, folded by the domain."""
+    from battrace.domain.codes import build_code
+    from battrace.domain.credit import with_check_char
+    from battrace.domain.events import canonical_json, parse_event
+    from battrace.domain.lifecycle import evolve_battery
+
+    maker = with_check_char("91440300MA0000001")
+    code = build_code("07H", "P", "E", "01", date(2024, 3, 5), 1, trace="A000001")
+    fig = {"model": "X1", "rated_capacity_ah": 150.0, "nominal_voltage_v": 350.4, "rated_energy_kwh": 52.6,
+           "mass_kg": 360.0}
+    raws = [{"event_id": "@ID", "type": "battery.produced", "reporter": maker,
+             "occurred_at": "2024-03-05T09:00:00+08:00", "battery": code, **fig}]
+    for k in range(1, EVENTS_PER_BATTERY):
+        raws.append({"event_id": "@ID", "type": "battery.tested", "reporter": maker,
+                     "occurred_at": f"2024-04-{k:02d}T09:00:00+08:00", "battery": code, "soh": 0.99 - k / 100,
+                     "method": "gbt34015", "measured_capacity_ah": 148.0 - k})
+    state = None
+    for raw in raws:
+        state = evolve_battery(state, parse_event({**raw, "event_id": "x"}), code)
+    assert state is not None
+    bodies = [canonical_json(raw).replace(code, "@CODE") for raw in raws]
+    return code, bodies, canonical_json(state.as_dict()).replace(code, "@CODE"), maker
+
+
+def codes(n: int) -> list[str]:
+    """``n`` distinct valid pack codes (serials over production days)."""
+    from battrace.domain.codes import build_code
+
+    out = []
+    day = date(2024, 1, 1)
+    for i in range(n):
+        d, serial = divmod(i, 9_000_000)
+        out.append(build_code("07H", "P", "E", "01", day + timedelta(days=d), serial + 1, trace="A000001"))
+    return out
+
+
+def load(url: str, events: int, chunk: int) -> dict[str, Any]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from battrace.services.ledger import event_hash, link_hash
+    from battrace.services.orgs import import_orgs
+    from battrace.storage.store import GENESIS, Store
+
+    store = Store(url)  # the schema, by the migrations
+    _, bodies, doc, maker = templates()
+    import_orgs(store, [{"credit_code": maker, "name": "Bench Cells", "type": "battery_maker", "region": "350900",
+                         "manufacturer_codes": ["07H"]}], T0)
+    store.close()
+    u = make_url(url)
+    options = str(u.query.get("options", "")).replace("%3D", "=")
+    conn = psycopg.connect(u.set(drivername="postgresql", query={}).render_as_string(hide_password=False),
+                           options=options)
+    batteries = events // EVENTS_PER_BATTERY
+    all_codes = codes(batteries)
+    start = time.perf_counter()
+    seq = 0
+    for first in range(0, batteries, chunk):
+        ev_rows, link_rows, bat_rows = [], [], []
+        for code in all_codes[first:first + chunk]:
+            head = GENESIS
+            for version, body_t in enumerate(bodies, 1):
+                seq += 1
+                body = body_t.replace("@CODE", code).replace("@ID", f"s{seq}")
+                recorded = T0 + timedelta(seconds=seq)
+                digest = event_hash(seq, recorded, True, body)
+                head = link_hash(head, digest)
+                ev_rows.append((seq, maker, f"s{seq}", "battery.produced" if version == 1 else "battery.tested",
+                                recorded - timedelta(hours=1), recorded, True, body, digest))
+                link_rows.append((code, version, seq, head))
+            bat_rows.append((code, "P", "LFP", maker, "X1", "in_stock", maker, None, None, False, False,
+                             len(bodies), head, seq, doc.replace("@CODE", code)))
+        with conn.transaction(), conn.cursor() as cur:
+            for table, columns, rows in (
+                ("events", "seq, reporter, event_id, type, occurred_at, recorded_at, imported, body, hash", ev_rows),
+                ("event_links", "stream, version, seq, hash", link_rows),
+                ("batteries", "code, level, chemistry, maker, model, state, custodian, vin, parent, remade, waste, "
+                              "version, head, last_seq, doc", bat_rows),
+            ):
+                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        log(f"  {seq:,} events loaded ({seq / (time.perf_counter() - start):,.0f}/s)")
+    with conn.cursor() as cur:
+        cur.execute("SELECT setval('events_seq', %s)", (seq,))
+        conn.commit()
+    conn.autocommit = True
+    t = time.perf_counter()
+    conn.execute("VACUUM ANALYZE events, event_links, batteries")
+    analyse = time.perf_counter() - t
+    sizes = {name: conn.execute(  # a partitioned table's size is its partitions'
+        "SELECT pg_size_pretty(pg_total_relation_size(to_regclass(%s)) + coalesce((SELECT "
+        "sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = to_regclass(%s)), 0))",
+        (name, name)).fetchone()[0] for name in ("events", "event_links", "batteries")}
+    conn.close()
+    seconds = time.perf_counter() - start
+    return {"events": seq, "batteries": batteries, "load_seconds": round(seconds, 1),
+            "rows_per_s": round(seq / seconds), "vacuum_analyze_seconds": round(analyse, 1), "sizes": sizes,
+            "codes_sample": random.Random(1).sample(all_codes, min(len(all_codes), 5000))}
+
+
+def reads(url: str, sample: list[str], lookups: int) -> dict[str, Any]:
+    from battrace.domain.access import public_view
+    from battrace.services.passport import get_history, get_passport
+    from battrace.storage.store import Store
+
+    store = Store(url)
+    rng = random.Random(2)
+    picks = [rng.choice(sample) for _ in range(lookups)]
+    out: dict[str, Any] = {}
+    for label, fn in (("passport", lambda c: get_passport(store, c)), ("history", lambda c: get_history(store, c)),
+                      ("public_check", lambda c: public_view(get_passport(store, c)))):
+        for code in picks[:20]:
+            fn(code)
+        samples = []
+        for code in picks:
+            t = time.perf_counter()
+            fn(code)
+            samples.append(time.perf_counter() - t)
+        out[label] = {**percentiles(samples), "load": round(os.getloadavg()[0], 2)}
+    out["server_history"] = server_time(store, picks[:300])
+    store.close()
+    return out
+
+
+def server_time(store: Any, picks: list[str]) -> dict[str, Any]:
+    """The database's own time for a history read (links joined to events, what the passport and
+    the history run), from ``EXPLAIN ANALYZE``: what a loaded client machine cannot blur."""
+    from sqlalchemy import text
+
+    samples = []
+    with store.reader() as conn:
+        for code in picks:
+            plan = conn.execute(text(
+                "EXPLAIN (ANALYZE, FORMAT JSON) SELECT l.version, l.hash, e.seq, e.recorded_at, e.imported, e.body, "
+                "e.hash FROM event_links l JOIN events e ON e.seq = l.seq WHERE l.stream = :code ORDER BY l.version"),
+                {"code": code}).scalar_one()
+            doc = plan if isinstance(plan, list) else json.loads(plan)
+            samples.append(doc[0]["Execution Time"] / 1000)
+    return {**percentiles(samples), "load": round(os.getloadavg()[0], 2)}
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("events", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--pg", help="PostgreSQL URL (default: $BATTRACE_TEST_DATABASE_URL)")
+    parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--chunk", type=int, default=20_000, help="batteries per COPY transaction")
+    parser.add_argument("--keep", action="store_true", help="keep the schema (its name is printed)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    pg = args.pg or os.environ.get("BATTRACE_TEST_DATABASE_URL")
+    if not pg:
+        parser.error("give --pg URL or set BATTRACE_TEST_DATABASE_URL")
+    from sqlalchemy import create_engine
+
+    schema = f"scale_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(pg)
+    with engine.begin() as c:
+        c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    result: dict[str, Any] = {"nproc": os.cpu_count(), "load_at_start": os.getloadavg()[0], "schema": schema}
+    try:
+        log(f"loading {args.events:,} events into {schema}")
+        loaded = load(url, args.events, args.chunk)
+        sample = loaded.pop("codes_sample")
+        result.update(loaded)
+        log("reading")
+        result["reads"] = reads(url, sample, args.lookups)
+    finally:
+        if not args.keep:
+            with engine.begin() as c:
+                c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        engine.dispose()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{result['events']:,} events, {result['batteries']:,} batteries, loaded in {result['load_seconds']} s "
+          f"({result['rows_per_s']:,} events/s with their links and read models; VACUUM ANALYZE "
+          f"{result['vacuum_analyze_seconds']} s); sizes {result['sizes']}; {result['nproc']} CPU")
+    server = result["reads"].pop("server_history")
+    print(f"  history, database time only (EXPLAIN ANALYZE): p50 {server['p50_ms']:.3f} ms  "
+          f"p99 {server['p99_ms']:.3f} ms")
+    for label, r in result["reads"].items():
+        verdict = "met" if r["p99_ms"] <= GOAL_P99_MS else "not met"
+        print(f"  {label:<13} p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  (n={r['n']}, load {r['load']}; "
+              f"goal p99 <= {GOAL_P99_MS} ms: {verdict})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
