@@ -23,6 +23,11 @@ class Settings:
     rules: bool = True
     #: Whether utilisation companies also need a hazardous-waste licence to take waste batteries (R02).
     require_hazardous_waste_license: bool = False
+    #: A read-only replica (a PostgreSQL streaming standby) for the read-only routes; None: the primary.
+    read_database_url: str | None = None
+    #: Log lines: ``json`` (one JSON object a line, with a request id) or ``console`` (for people).
+    log_format: str = "json"
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, db: str | None = None) -> Settings:
@@ -33,6 +38,9 @@ class Settings:
             batch_limit=_int("BATTRACE_BATCH_LIMIT", 10_000),
             rules=_flag(os.environ.get("BATTRACE_RULES", "1")),
             require_hazardous_waste_license=_flag(os.environ.get("BATTRACE_REQUIRE_HAZARDOUS_WASTE_LICENSE", "0")),
+            read_database_url=os.environ.get("BATTRACE_READ_DATABASE_URL") or None,
+            log_format=_choice("BATTRACE_LOG_FORMAT", ("json", "console"), "json"),
+            log_level=_choice("BATTRACE_LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
         )
 
 
@@ -53,3 +61,12 @@ def _int(name: str, default: int) -> int:
 
 def _flag(value: str) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in allowed:
+        from battrace.errors import ValidationError
+
+        raise ValidationError(f"setting {name} must be one of {', '.join(allowed)}, got {raw!r}", setting=name)
+    return raw

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from battrace.api.deps import CallerDep, PlatformDep
+from battrace.api.deps import CallerDep, PlatformDep, ReadStoreDep
 from battrace.domain.access import PUBLIC, public_view
 from battrace.errors import Forbidden, Unauthorized
 from battrace.services.access import audit, battery_tier, vehicle_tier
@@ -28,22 +28,22 @@ def _refuse(platform: PlatformDep, caller: CallerDep, action: str, resource: str
 
 @router.get("/batteries/{code}", summary="A battery's digital ID at the caller's tier")
 def battery(
-    code: str, platform: PlatformDep, caller: CallerDep,
+    code: str, platform: PlatformDep, caller: CallerDep, reads: ReadStoreDep,
     at: Annotated[datetime | None, Query(description="rebuild the digital ID as recorded at this time")] = None,
 ) -> dict[str, Any]:
-    passport = get_passport(platform.store, code, at=at)
-    tier = battery_tier(platform.store, caller, passport)
+    passport = get_passport(reads, code, at=at)
+    tier = battery_tier(reads, caller, passport)
     if tier == PUBLIC:
         return public_view(passport)
     audit(platform.store, caller, "battery.read", code, True, tier, platform.now())
     return {**passport, "tier": tier, "health_summary": health_summary(passport),
-            "alarms": list_alarms(platform.store, battery=code, until=at, limit=50)}
+            "alarms": list_alarms(reads, battery=code, until=at, limit=50)}
 
 
 @router.get("/batteries/{code}/history", summary="A battery's event history with hashes")
-def history(code: str, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
-    passport = get_passport(platform.store, code)
-    tier = battery_tier(platform.store, caller, passport)
+def history(code: str, platform: PlatformDep, caller: CallerDep, reads: ReadStoreDep) -> dict[str, Any]:
+    passport = get_passport(reads, code)
+    tier = battery_tier(reads, caller, passport)
     if tier == PUBLIC:
         _refuse(platform, caller, "battery.history", code)
     audit(platform.store, caller, "battery.history", code, True, tier, platform.now())
@@ -61,7 +61,7 @@ def vehicle(vin: str, platform: PlatformDep, caller: CallerDep) -> dict[str, Any
 
 
 @router.get("/public/batteries/{code}", summary="The public tier, no credentials")
-def public_battery(code: str, platform: PlatformDep) -> dict[str, Any]:
+def public_battery(code: str, reads: ReadStoreDep) -> dict[str, Any]:
     """For the consumer who scans a code: identity, maker, chemistry, capacity, production month,
     lifecycle state, whether it is a retired EV battery, re-made product certification."""
-    return public_view(get_passport(platform.store, code))
+    return public_view(get_passport(reads, code))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
-from battrace.api.deps import CallerDep, PlatformDep
+from battrace.api.deps import COMMIT_LSN_HEADER, CallerDep, PlatformDep
+from battrace.api.metrics import record_ingest
 from battrace.errors import BattraceError, Forbidden, InvalidEvent, PayloadTooLarge, ValidationError
 from battrace.services.access import require_org
+from battrace.storage.replica import write_position
 
 router = APIRouter(tags=["events"])
 
@@ -51,10 +53,12 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, Any]]:
 
 
 @router.post("/events", openapi_extra=_BODY_DOC, summary="Report events")
-async def post_events(request: Request, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
+async def post_events(request: Request, response: Response, platform: PlatformDep, caller: CallerDep
+                      ) -> dict[str, Any]:
     """Each event is accepted, `duplicate` or rejected on its own; the report is the one of
     `battrace ingest --json`, plus each event's outcome (seq and hash when stored). The reporter is
-    always the key's organisation."""
+    always the key's organisation. With a read replica configured, the `X-Battrace-Commit-LSN`
+    response header is the token to send back as `X-Battrace-Min-LSN` to read these writes."""
     require_org(caller)
     if caller.admin:
         raise Forbidden("the platform admin does not report events; use an organisation's key")
@@ -79,4 +83,9 @@ async def post_events(request: Request, platform: PlatformDep, caller: CallerDep
             raw.pop("recorded_at", None)
         prepared.append((line, raw))
     report = platform.ledger.ingest(prepared)
+    record_ingest(report)
+    if platform.read_store is not platform.store and report.accepted:
+        lsn = write_position(platform.store)
+        if lsn is not None:
+            response.headers[COMMIT_LSN_HEADER] = lsn
     return report.as_dict(outcomes=True)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from battrace.api.deps import CallerDep, PlatformDep
+from battrace.api.deps import CallerDep, PlatformDep, ReadStoreDep
 from battrace.domain.access import region_prefix
 from battrace.services.access import list_audit, require_admin, require_org, require_regulator, techinfo_read
 from battrace.services.orgs import import_orgs, list_orgs
@@ -54,11 +54,11 @@ def findings(
 
 @router.get("/stats", summary="Statistics for regulators")
 def stats(
-    platform: PlatformDep, caller: CallerDep,
+    caller: CallerDep, reads: ReadStoreDep,
     level: Annotated[str, Query(pattern="^(P|M|C|all)$")] = "P",
 ) -> dict[str, Any]:
     require_regulator(caller)
-    return get_stats(platform.store, jurisdiction=None if caller.admin else caller.jurisdiction, level=level)
+    return get_stats(reads, jurisdiction=None if caller.admin else caller.jurisdiction, level=level)
 
 
 @router.get("/techinfo/{model}", summary="Dismantling information (restricted, audited)")

@@ -123,7 +123,7 @@ def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|be
     if not fr.viewer.is_regulator:
         return login_page(request, next_url="/dashboard", reason="login.need_regulator", status_code=403)
     platform = platform_of(request)
-    store, t, now = platform.store, fr.t, platform.now()
+    store, t, now = platform.read_store, fr.t, platform.now()  # a replica when configured
     jurisdiction = None if fr.caller.admin else fr.caller.jurisdiction
     worst_first = league == "worst"
     data = cache_of(request).get(("dashboard", jurisdiction, worst_first), data_version(store),

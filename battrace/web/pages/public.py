@@ -58,12 +58,12 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
     fr = frame(request)
     platform = platform_of(request)
     try:
-        passport = get_passport(platform.store, code)
+        passport = get_passport(platform.read_store, code)
     except UnknownBattery:
         parsed = parse_code(code)
         return render(fr, "battery_unknown.html", status_code=404, code=code,
                       decoded=views.decoded_code(fr.t, parsed))
-    tier = battery_tier(platform.store, fr.caller, passport)
+    tier = battery_tier(platform.read_store, fr.caller, passport)
     url = public_url(code, _base_url(request))
     context: dict[str, Any] = {"code": code, "tier": tier, "qr": qr_inline(url), "url": url,
                                "found_in_label": found == "label"}
@@ -98,7 +98,7 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
 @router.get("/b/{code}/label.svg", name="web_label")
 def label(request: Request, code: str) -> Response:
     """A printable label (100 mm × 50 mm) with the code, public facts and the page's QR code."""
-    passport = get_passport(platform_of(request).store, code)
+    passport = get_passport(platform_of(request).read_store, code)
     svg = label_svg(passport, _base_url(request))
     return Response(svg, media_type="image/svg+xml",
                     headers={"Content-Disposition": f'inline; filename="battery-{code}.svg"'})
