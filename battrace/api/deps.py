@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Request
 
 from battrace.domain.access import Caller
 from battrace.services.access import authenticate
@@ -40,7 +40,6 @@ COMMIT_LSN_HEADER = "X-Battrace-Commit-LSN"
 
 def get_read_store(
     request: Request,
-    response: Response,
     x_battrace_min_lsn: Annotated[
         str | None,
         Header(description="Read-your-writes: the X-Battrace-Commit-LSN of your write; a replica that has "
@@ -49,9 +48,12 @@ def get_read_store(
 ) -> Store:
     """The store a read-only route reads from: the replica, unless it lags behind the caller's own
     write (``X-Battrace-Min-LSN``) or cannot be reached; then the primary. Says which, and the
-    replica's lag in seconds, in response headers."""
+    replica's lag in seconds, in response headers (on an error response too: see
+    :mod:`battrace.api.observe`)."""
     platform = get_platform(request)
-    return choose_read_store(platform, response.headers, x_battrace_min_lsn)
+    headers: dict[str, str] = {}
+    request.state.response_headers = headers
+    return choose_read_store(platform, headers, x_battrace_min_lsn)
 
 
 def choose_read_store(platform: Platform, headers: MutableMapping[str, str], min_lsn: str | None) -> Store:

@@ -2,7 +2,8 @@
 
 Every request gets an id: the caller's ``X-Request-ID`` when it is a sane token, else a new one. It
 is echoed in the response's ``X-Request-ID`` and bound to every log line written while the request
-runs. One line per request (``event: request``) gives method, route, status and duration.
+runs. Headers a dependency leaves in ``request.state.response_headers`` (which store answered, the
+replica's lag) are added to the response whatever its outcome, an error's too. One line per request (``event: request``) gives method, route, status and duration.
 """
 
 from __future__ import annotations
@@ -45,10 +46,15 @@ def configure_logging(settings: Settings) -> None:
 
 
 def _route(scope: Scope) -> str:
-    """The route's template (``/api/v1/batteries/{code}``), never the raw path: bounded label values."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The route's template (``/api/v1/batteries/{code}``), never the raw path: bounded label values.
+
+    Built from the path and the matched route's path parameters (an included router's route does
+    not carry its prefix); ``unmatched`` when no route took the request."""
+    if scope.get("route") is None:
+        return "unmatched"
+    names = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    path: str = scope["path"]
+    return "/".join(f"{{{names[seg]}}}" if seg in names else seg for seg in path.split("/"))
 
 
 class ObserveMiddleware:
@@ -68,7 +74,9 @@ class ObserveMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", encoded)]
+                extra = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                         for k, v in (scope.get("state") or {}).get("response_headers", {}).items()]
+                message["headers"] = [*message.get("headers", ()), *extra, (b"x-request-id", encoded)]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)

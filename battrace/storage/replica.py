@@ -20,16 +20,17 @@ def parse_lsn(value: str) -> str:
     """A WAL position as sent back by a client (``X-Battrace-Min-LSN``), checked for its form."""
     value = value.strip()
     if not _LSN.match(value):
-        raise ValidationError(f"a WAL position looks like 0/3000148, got {value!r}", field="X-Battrace-Min-LSN")
+        raise ValidationError(f"X-Battrace-Min-LSN must be a WAL position such as 0/3000148, got {value!r}", field="X-Battrace-Min-LSN")
     return value
 
 
 def write_position(store: Store) -> str | None:
-    """The primary's current WAL position: every transaction committed so far lies before it."""
+    """The primary's WAL insert position: every transaction committed so far lies before it (the
+    write position may not yet cover an asynchronous commit)."""
     if store.dialect != "postgresql":
         return None
     with store.reader() as conn:
-        return str(conn.exec_driver_sql("SELECT pg_current_wal_lsn()::text").scalar_one())
+        return str(conn.exec_driver_sql("SELECT pg_current_wal_insert_lsn()::text").scalar_one())
 
 
 def has_replayed(store: Store, lsn: str) -> bool:
