@@ -29,6 +29,7 @@ from battrace.domain.integrity import Decision, decide
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState, VehicleState
 from battrace.errors import BattraceError, EventIdConflict, InvalidEvent
+from battrace.services.counts import count_batch
 from battrace.storage.store import GENESIS, Store
 
 #: How far ahead of the platform's clock an ``occurred_at`` may lie (clock skew).
@@ -141,6 +142,8 @@ class BatchWorld:
         self.dirty_vehicles: set[str] = set()
         self.dirty_techinfo: set[str] = set()
         self.last_seq: dict[str, int] = {}
+        #: Each changed battery's entry before this batch (None: new), for the statistics' counts.
+        self.before_batteries: dict[str, tuple[BatteryState, int, str] | None] = {}
 
     # World protocol
     def org(self, credit_code: str) -> Org | None:
@@ -191,6 +194,9 @@ class BatchWorld:
         for stream in heads:
             self.last_seq[stream] = seq
         for code, state in decision.batteries.items():
+            if code not in self.before_batteries:
+                self.battery(code)  # loaded from the database if the decision did not look at it
+                self.before_batteries[code] = self.batteries[code]
             version, head = heads[code]
             self.batteries[code] = (state, version, head)
             self.dirty_batteries.add(code)
@@ -361,6 +367,7 @@ class Ledger:
             )
             for observer in self.observers:
                 observer.after_append(conn, accepted, world)
+            count_batch(conn, accepted, world)
         return outcomes
 
 

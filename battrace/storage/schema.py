@@ -292,3 +292,31 @@ Index("ix_alarms_first_at", alarms.c.first_at)
 Index("ix_alarms_region", alarms.c.region)
 Index("ix_alarms_maker", alarms.c.maker)
 Index("ix_alarms_vehicle_maker", alarms.c.vehicle_maker)
+
+# -- regulator statistics, maintained as events arrive (migration 0011) -------------------------------
+
+#: Batteries by (level, state, chemistry, region of the holder), the holder being the custodian or else
+#: the maker; ``region`` is '' when the holder has none. Updated in the ingest transaction by deltas.
+battery_counts = Table(
+    "battery_counts",
+    metadata,
+    Column("level", String(1), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("chemistry", String(16), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("level", "state", "chemistry", "region", name="pk_battery_counts"),
+)
+
+#: Retirement events (removed, replaced) by month (Asia/Shanghai) of occurrence and the reporter's region.
+retirement_counts = Table(
+    "retirement_counts",
+    metadata,
+    Column("month", String(7), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("month", "region", name="pk_retirement_counts"),
+)
+
+#: The aggregates that :mod:`battrace.services.counts` keeps in step with the read models.
+AGGREGATES = ("battery_counts", "retirement_counts")

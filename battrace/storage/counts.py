@@ -1,0 +1,80 @@
+"""The regulator statistics' aggregate tables: add deltas as events arrive, rebuild, read.
+
+Deltas are added in one upsert per table, with the rows in key order, so that concurrent writers
+take the counter rows' locks in the same order (no deadlock between two ingest transactions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import Connection, Table, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from battrace.storage import schema
+
+BatteryKey = tuple[str, str, str, str]  # level, state, chemistry, region
+RetirementKey = tuple[str, str]  # month, region
+
+
+def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[tuple[str, ...], int]) -> None:
+    rows = [dict(zip(key, k, strict=True)) | {"n": n} for k, n in sorted(deltas.items()) if n]
+    if not rows:
+        return
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table)
+    conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={"n": table.c.n + stmt.excluded.n}), rows)
+
+
+def add_battery_counts(conn: Connection, deltas: Mapping[BatteryKey, int]) -> None:
+    _add(conn, schema.battery_counts, ("level", "state", "chemistry", "region"), deltas)  # type: ignore[arg-type]
+
+
+def add_retirement_counts(conn: Connection, deltas: Mapping[RetirementKey, int]) -> None:
+    _add(conn, schema.retirement_counts, ("month", "region"), deltas)  # type: ignore[arg-type]
+
+
+def _month_sql(conn: Connection) -> str:
+    if conn.dialect.name == "postgresql":
+        return "to_char(timezone('Asia/Shanghai', e.occurred_at), 'YYYY-MM')"
+    return "strftime('%Y-%m', e.occurred_at, '+8 hours')"
+
+
+def rebuild(conn: Connection, retirement_types: tuple[str, ...]) -> None:
+    """Recount both tables from the read models and the log (after an organisation changes region)."""
+    conn.execute(delete(schema.battery_counts))
+    conn.execute(delete(schema.retirement_counts))
+    conn.exec_driver_sql(
+        "INSERT INTO battery_counts (level, state, chemistry, region, n) "
+        "SELECT b.level, b.state, b.chemistry, coalesce(o.region, ''), count(*) FROM batteries b "
+        "LEFT JOIN orgs o ON o.credit_code = coalesce(b.custodian, b.maker) "
+        "GROUP BY b.level, b.state, b.chemistry, coalesce(o.region, '')"
+    )
+    types = ", ".join(f"'{t}'" for t in retirement_types)  # constants of the code, not input
+    month = _month_sql(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO retirement_counts (month, region, n) SELECT {month}, coalesce(o.region, ''), count(*) "
+        f"FROM events e LEFT JOIN orgs o ON o.credit_code = e.reporter WHERE e.type IN ({types}) "
+        f"GROUP BY {month}, coalesce(o.region, '')"
+    )
+
+
+def read_battery_counts(conn: Connection, *, level: str | None, region_prefix: str) -> list[tuple[str, str, str, int]]:
+    """(state, chemistry, region, n) rows for one level (or all) within a region prefix ('' = all)."""
+    c = schema.battery_counts
+    stmt = select(c.c.state, c.c.chemistry, c.c.region, func.sum(c.c.n)).where(c.c.n != 0)
+    if level is not None:
+        stmt = stmt.where(c.c.level == level)
+    if region_prefix:
+        stmt = stmt.where(c.c.region.like(f"{region_prefix}%"))
+    stmt = stmt.group_by(c.c.state, c.c.chemistry, c.c.region)
+    return [(s, ch, r, int(n)) for s, ch, r, n in conn.execute(stmt) if n]
+
+
+def read_retirements(conn: Connection, *, region_prefix: str) -> dict[str, int]:
+    c = schema.retirement_counts
+    stmt = select(c.c.month, func.sum(c.c.n)).where(literal(True))
+    if region_prefix:
+        stmt = stmt.where(c.c.region.like(f"{region_prefix}%"))
+    return {m: int(n) for m, n in conn.execute(stmt.group_by(c.c.month).order_by(c.c.month)) if n}
