@@ -1,11 +1,15 @@
 """The regulator statistics' aggregate tables: add deltas as events arrive, rebuild, read.
 
 Deltas are added in one upsert per table, with the rows in key order, so that concurrent writers
-take the counter rows' locks in the same order (no deadlock between two ingest transactions).
+take the counter rows' locks in the same order (no deadlock between two ingest transactions), and
+into one ``slot`` of :data:`SLOTS` per transaction, so that writers in different processes or
+threads rarely wait for each other's counter rows; readers sum over the slots.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping
 
 from sqlalchemy import Connection, Table, delete, func, literal, select
@@ -16,15 +20,24 @@ from battrace.storage import schema
 
 BatteryKey = tuple[str, str, str, str]  # level, state, chemistry, region
 RetirementKey = tuple[str, str]  # month, region
+SLOTS = 16
+
+
+def _slot(conn: Connection) -> int:
+    """This writer's counter slot: by process and thread (SQLite has one writer: always 0)."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    return hash((os.getpid(), threading.get_ident())) % SLOTS
 
 
 def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[tuple[str, ...], int]) -> None:
-    rows = [dict(zip(key, k, strict=True)) | {"n": n} for k, n in sorted(deltas.items()) if n]
+    slot = _slot(conn)
+    rows = [dict(zip(key, k, strict=True)) | {"slot": slot, "n": n} for k, n in sorted(deltas.items()) if n]
     if not rows:
         return
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table)
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={"n": table.c.n + stmt.excluded.n}), rows)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[*key, "slot"], set_={"n": table.c.n + stmt.excluded.n}), rows)
 
 
 def add_battery_counts(conn: Connection, deltas: Mapping[BatteryKey, int]) -> None:
@@ -46,15 +59,15 @@ def rebuild(conn: Connection, retirement_types: tuple[str, ...]) -> None:
     conn.execute(delete(schema.battery_counts))
     conn.execute(delete(schema.retirement_counts))
     conn.exec_driver_sql(
-        "INSERT INTO battery_counts (level, state, chemistry, region, n) "
-        "SELECT b.level, b.state, b.chemistry, coalesce(o.region, ''), count(*) FROM batteries b "
+        "INSERT INTO battery_counts (level, state, chemistry, region, slot, n) "
+        "SELECT b.level, b.state, b.chemistry, coalesce(o.region, ''), 0, count(*) FROM batteries b "
         "LEFT JOIN orgs o ON o.credit_code = coalesce(b.custodian, b.maker) "
         "GROUP BY b.level, b.state, b.chemistry, coalesce(o.region, '')"
     )
     types = ", ".join(f"'{t}'" for t in retirement_types)  # constants of the code, not input
     month = _month_sql(conn)
     conn.exec_driver_sql(
-        f"INSERT INTO retirement_counts (month, region, n) SELECT {month}, coalesce(o.region, ''), count(*) "
+        f"INSERT INTO retirement_counts (month, region, slot, n) SELECT {month}, coalesce(o.region, ''), 0, count(*) "
         f"FROM events e LEFT JOIN orgs o ON o.credit_code = e.reporter WHERE e.type IN ({types}) "
         f"GROUP BY {month}, coalesce(o.region, '')"
     )
