@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from battrace.domain.access import Caller
-from battrace.services.access import authenticate
 from battrace.errors import StorageError
+from battrace.services.access import authenticate
 from battrace.services.platform import Platform
 from battrace.storage.replica import has_replayed, lag_seconds
 from battrace.storage.store import Store

@@ -3,7 +3,8 @@
 Every request gets an id: the caller's ``X-Request-ID`` when it is a sane token, else a new one. It
 is echoed in the response's ``X-Request-ID`` and bound to every log line written while the request
 runs. Headers a dependency leaves in ``request.state.response_headers`` (which store answered, the
-replica's lag) are added to the response whatever its outcome, an error's too. One line per request (``event: request``) gives method, route, status and duration.
+replica's lag) are added to the response whatever its outcome, an error's too. One line per
+request (``event: request``) gives method, route, status and duration.
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ def count_batch(conn: Connection, accepted: list[Accepted], world: BatchWorld) -
     for a in accepted:
         if a.event.type in RETIREMENT_TYPES:
             reporter = world.orgs.get(a.event.reporter)
-            retired[(china_date(a.event.occurred_at).strftime("%Y-%m"), (reporter.region if reporter else None) or "")] += 1
+            region = (reporter.region if reporter else None) or ""
+            retired[(china_date(a.event.occurred_at).strftime("%Y-%m"), region)] += 1
     counts.add_battery_counts(conn, moves)
     counts.add_retirement_counts(conn, retired)
 

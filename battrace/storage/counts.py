@@ -37,7 +37,8 @@ def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[t
         return
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = insert(table)
-    conn.execute(stmt.on_conflict_do_update(index_elements=[*key, "slot"], set_={"n": table.c.n + stmt.excluded.n}), rows)
+    upsert = stmt.on_conflict_do_update(index_elements=[*key, "slot"], set_={"n": table.c.n + stmt.excluded.n})
+    conn.execute(upsert, rows)
 
 
 def add_battery_counts(conn: Connection, deltas: Mapping[BatteryKey, int]) -> None:
