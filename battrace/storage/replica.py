@@ -20,7 +20,8 @@ def parse_lsn(value: str) -> str:
     """A WAL position as sent back by a client (``X-Battrace-Min-LSN``), checked for its form."""
     value = value.strip()
     if not _LSN.match(value):
-        raise ValidationError(f"X-Battrace-Min-LSN must be a WAL position such as 0/3000148, got {value!r}", field="X-Battrace-Min-LSN")
+        raise ValidationError(f"X-Battrace-Min-LSN must be a WAL position such as 0/3000148, got {value!r}",
+                              field="X-Battrace-Min-LSN")
     return value
 
 

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,10 +103,8 @@ def streaming_pair() -> Iterator[Pair]:
                    f"postgresql+psycopg://postgres@127.0.0.1:{p2}/postgres", primary, standby)
     finally:
         for data in reversed(started):
-            try:
+            with suppress(RuntimeError):
                 _run(bindir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
-            except RuntimeError:
-                pass
         shutil.rmtree(root, ignore_errors=True)
 
 

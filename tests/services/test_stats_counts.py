@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,7 +57,8 @@ def recount(store: Store, level: str, prefix: str) -> dict[str, Any]:
         moment = at if isinstance(at, datetime) else datetime.fromisoformat(at.replace("Z", "+00:00"))
         months[moment.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")] += 1
     return {"batteries_by_state": dict(by_state), "batteries_by_chemistry": dict(by_chem),
-            "batteries_by_region": dict(sorted(by_region.items())), "retirements_per_month": dict(sorted(months.items()))}
+            "batteries_by_region": dict(sorted(by_region.items())),
+            "retirements_per_month": dict(sorted(months.items()))}
 
 
 def figures(stats: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +83,8 @@ def test_aggregates_equal_a_recount_and_follow_a_region_change(
         for level in ("P", "M", "C", "all"):
             for jurisdiction in [None, *jurisdictions]:
                 prefix = region_prefix(jurisdiction) if jurisdiction else ""
-                assert figures(get_stats(store, jurisdiction=jurisdiction, level=level)) == recount(store, level, prefix)
+                stats = get_stats(store, jurisdiction=jurisdiction, level=level)
+                assert figures(stats) == recount(store, level, prefix)
 
         mover = next(o for o in orgs if o.get("region") and o["type"] == "battery_maker")
         moved = {**mover, "region": "650100" if not mover["region"].startswith("65") else "110000"}
