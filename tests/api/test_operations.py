@@ -156,3 +156,16 @@ def test_serve_with_two_workers_sums_metrics_and_drains_on_sigterm(tmp_path: Pat
             assert conn.exec_driver_sql("SELECT count(*) FROM events").scalar() == 1
     finally:
         check.close()
+
+
+def test_settings_read_the_replica_and_logging_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from battrace.errors import ValidationError
+
+    monkeypatch.setenv("BATTRACE_READ_DATABASE_URL", "postgresql+psycopg://reader@replica/battrace")
+    monkeypatch.setenv("BATTRACE_LOG_FORMAT", "Console")
+    settings = Settings.from_env("sqlite:///x.db")
+    assert settings.read_database_url == "postgresql+psycopg://reader@replica/battrace"
+    assert settings.log_format == "console" and settings.log_level == "info"
+    monkeypatch.setenv("BATTRACE_LOG_LEVEL", "loud")
+    with pytest.raises(ValidationError, match="BATTRACE_LOG_LEVEL must be one of debug, info, warning, error"):
+        Settings.from_env()
