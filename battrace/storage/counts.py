@@ -13,8 +13,6 @@ import threading
 from collections.abc import Mapping
 
 from sqlalchemy import Connection, Table, delete, func, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from battrace.storage import schema
 
@@ -31,14 +29,18 @@ def _slot(conn: Connection) -> int:
 
 
 def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[tuple[str, ...], int]) -> None:
+    """One driver-level executemany (the ingest hot path: no SQL compilation per batch)."""
     slot = _slot(conn)
-    rows = [dict(zip(key, k, strict=True)) | {"slot": slot, "n": n} for k, n in sorted(deltas.items()) if n]
+    rows = [(*k, slot, n) for k, n in sorted(deltas.items()) if n]
     if not rows:
         return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table)
-    upsert = stmt.on_conflict_do_update(index_elements=[*key, "slot"], set_={"n": table.c.n + stmt.excluded.n})
-    conn.execute(upsert, rows)
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    columns = ", ".join((*key, "slot", "n"))
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join([mark] * (len(key) + 2))}) "
+        f"ON CONFLICT ({', '.join((*key, 'slot'))}) DO UPDATE SET n = {table.name}.n + excluded.n",
+        rows,
+    )
 
 
 def add_battery_counts(conn: Connection, deltas: Mapping[BatteryKey, int]) -> None:
