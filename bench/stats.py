@@ -8,8 +8,8 @@ The statistics no longer read the log or the batteries: their cost is the size o
 tables, which grows with the number of distinct (level, state, chemistry, holder's region) buckets,
 not with the number of events. This fills ``battery_counts`` with every bucket of 3 levels x 12
 states x 5 chemistries x ``--regions`` regions (default 350, about every prefecture-level city)
-in all 16 writer slots (the worst case: every bucket touched by every slot), and
-``retirement_counts`` with 120 months x the regions x 16 slots, then times ``get_stats`` for the
+in all writer slots (the worst case: every bucket touched by every slot), and
+``retirement_counts`` with 120 months x the regions (one slot), then times ``get_stats`` for the
 nation and for one province, SQLite and (with ``--pg`` or ``$BATTRACE_TEST_DATABASE_URL``)
 PostgreSQL. A log of 10^7 events fills at most these buckets, so these are its figures.
 """
@@ -33,7 +33,7 @@ LEVELS = ("P", "M", "C")
 STATES = ("produced", "installed", "in_service", "removed", "collected", "stored", "tested", "reused",
           "dismantled", "recycled", "scrapped", "waste")
 CHEMISTRIES = ("LFP", "NCM", "NCA", "LMO", "OTHER")
-SLOTS = 16
+from battrace.storage.counts import SLOTS  # noqa: E402
 
 
 def regions(n: int) -> list[str]:
@@ -51,7 +51,7 @@ def fill(url: str, n_regions: int) -> int:
     rows = [{"level": lv, "state": st, "chemistry": ch, "region": r, "slot": sl, "n": 3}
             for lv in LEVELS for st in STATES for ch in CHEMISTRIES for r in rs for sl in range(SLOTS)]
     months = [f"{2017 + m // 12}-{m % 12 + 1:02d}" for m in range(120)]
-    retired = [{"month": m, "region": r, "slot": sl, "n": 2} for m in months for r in rs for sl in range(SLOTS)]
+    retired = [{"month": m, "region": r, "slot": 0, "n": 2} for m in months for r in rs]
     with store.writer() as conn:
         for i in range(0, len(rows), 50_000):
             conn.execute(schema.battery_counts.insert(), rows[i:i + 50_000])

@@ -18,19 +18,22 @@ from battrace.storage import schema
 
 BatteryKey = tuple[str, str, str, str]  # level, state, chemistry, region
 RetirementKey = tuple[str, str]  # month, region
-SLOTS = 16
+#: Counter rows per battery bucket: enough for the writers of one node to rarely meet, few enough
+#: that a read sums a small table (retirements are rare events: one row per bucket).
+SLOTS = 4
 
 
-def _slot(conn: Connection) -> int:
+def _slot(conn: Connection, slots: int) -> int:
     """This writer's counter slot: by process and thread (SQLite has one writer: always 0)."""
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or slots == 1:
         return 0
-    return hash((os.getpid(), threading.get_ident())) % SLOTS
+    return hash((os.getpid(), threading.get_ident())) % slots
 
 
-def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[tuple[str, ...], int]) -> None:
+def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[tuple[str, ...], int],
+         slots: int) -> None:
     """One driver-level executemany (the ingest hot path: no SQL compilation per batch)."""
-    slot = _slot(conn)
+    slot = _slot(conn, slots)
     rows = [(*k, slot, n) for k, n in sorted(deltas.items()) if n]
     if not rows:
         return
@@ -44,11 +47,11 @@ def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[t
 
 
 def add_battery_counts(conn: Connection, deltas: Mapping[BatteryKey, int]) -> None:
-    _add(conn, schema.battery_counts, ("level", "state", "chemistry", "region"), deltas)  # type: ignore[arg-type]
+    _add(conn, schema.battery_counts, ("level", "state", "chemistry", "region"), deltas, SLOTS)  # type: ignore[arg-type]
 
 
 def add_retirement_counts(conn: Connection, deltas: Mapping[RetirementKey, int]) -> None:
-    _add(conn, schema.retirement_counts, ("month", "region"), deltas)  # type: ignore[arg-type]
+    _add(conn, schema.retirement_counts, ("month", "region"), deltas, 1)  # type: ignore[arg-type]
 
 
 def _month_sql(conn: Connection) -> str:
@@ -77,15 +80,17 @@ def rebuild(conn: Connection, retirement_types: tuple[str, ...]) -> None:
 
 
 def read_battery_counts(conn: Connection, *, level: str | None, region_prefix: str) -> list[tuple[str, str, str, int]]:
-    """(state, chemistry, region, n) rows for one level (or all) within a region prefix ('' = all)."""
+    """(state, chemistry, province, n) rows for one level (or all) within a region prefix ('' = all);
+    the province is the region's first two digits ('' when the holder has no region)."""
     c = schema.battery_counts
-    stmt = select(c.c.state, c.c.chemistry, c.c.region, func.sum(c.c.n)).where(c.c.n != 0)
+    province = func.substr(c.c.region, 1, 2)
+    stmt = select(c.c.state, c.c.chemistry, province, func.sum(c.c.n))
     if level is not None:
         stmt = stmt.where(c.c.level == level)
     if region_prefix:
         stmt = stmt.where(c.c.region.like(f"{region_prefix}%"))
-    stmt = stmt.group_by(c.c.state, c.c.chemistry, c.c.region)
-    return [(s, ch, r, int(n)) for s, ch, r, n in conn.execute(stmt) if n]
+    stmt = stmt.group_by(c.c.state, c.c.chemistry, province)
+    return [(s, ch, p or "", int(n)) for s, ch, p, n in conn.execute(stmt) if n]
 
 
 def read_retirements(conn: Connection, *, region_prefix: str) -> dict[str, int]:
