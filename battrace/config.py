@@ -16,6 +16,9 @@ ENVIRONMENT = {
     "BATTRACE_RULES": "rules",
     "BATTRACE_REQUIRE_HAZARDOUS_WASTE_LICENSE": "require_hazardous_waste_license",
     "BATTRACE_PUBLIC_BASE_URL": "public_base_url",
+    "BATTRACE_READ_DATABASE_URL": "read_database_url",
+    "BATTRACE_LOG_FORMAT": "log_format",
+    "BATTRACE_LOG_LEVEL": "log_level",
 }
 
 
@@ -39,6 +42,11 @@ class Settings:
     #: The public base URL printed in QR codes and labels (``{base}/b/{code}``); ``None``: the API and
     #: pages use the URL the request came to, the CLI asks for ``--base-url``.
     public_base_url: str | None = None
+    #: A read-only replica (a PostgreSQL streaming standby) for the read-only routes; None: the primary.
+    read_database_url: str | None = None
+    #: Log lines: ``json`` (one JSON object a line, with a request id) or ``console`` (for people).
+    log_format: str = "json"
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls, db: str | None = None) -> Settings:
@@ -50,6 +58,9 @@ class Settings:
             rules=_flag(os.environ.get("BATTRACE_RULES", "1")),
             require_hazardous_waste_license=_flag(os.environ.get("BATTRACE_REQUIRE_HAZARDOUS_WASTE_LICENSE", "0")),
             public_base_url=os.environ.get("BATTRACE_PUBLIC_BASE_URL", "").strip() or None,
+            read_database_url=os.environ.get("BATTRACE_READ_DATABASE_URL") or None,
+            log_format=_choice("BATTRACE_LOG_FORMAT", ("json", "console"), "json"),
+            log_level=_choice("BATTRACE_LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
         )
 
 
@@ -70,3 +81,12 @@ def _int(name: str, default: int) -> int:
 
 def _flag(value: str) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = (os.environ.get(name) or default).strip().lower()
+    if raw not in allowed:
+        from battrace.errors import ValidationError
+
+        raise ValidationError(f"setting {name} must be one of {', '.join(allowed)}, got {raw!r}", setting=name)
+    return raw

@@ -6,7 +6,10 @@ shadow the standard library's ``http`` package for every script in ``bench/``.)
 Usage::
 
     python bench/http_api.py [EVENTS] [--batch N] [--clients K] [--singles N] [--reads N]
-                         [--max-seconds S] [--pg URL] [--json]
+                         [--workers W] [--max-seconds S] [--pg URL] [--json]
+
+The server runs as ``battrace serve --workers W`` does (default 2 worker processes, the app built
+from the environment in each, per-request logs off).
 
 A simulated world (modules and cells, :mod:`battrace.services.simulate`) of at least ``EVENTS``
 events (default 100,000) is reported through ``POST /api/v1/events`` with each reporter's own key:
@@ -50,16 +53,25 @@ GOALS = {"batch_events_per_s": 20_000, "single_requests_per_s": 1_000}
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def serve(url: str, port: int) -> None:
-    """Run the app (the server subprocess)."""
+def serve(url: str, port: int, workers: int) -> None:
+    """Run the app (the server subprocess): as ``battrace serve --workers N`` does, N uvicorn workers
+    building the app from the environment, metrics in a shared multiprocess folder."""
     import uvicorn
 
-    from battrace.api import create_app
-    from battrace.config import Settings
-    from battrace.services.platform import Platform
+    os.environ["BATTRACE_LOG_LEVEL"] = "warning"  # no per-request log line in the measurement
+    if workers == 1:
+        from battrace.api import create_app
+        from battrace.config import Settings
+        from battrace.services.platform import Platform
 
-    app = create_app(Platform(Settings(database_url=url)), with_web=False)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        app = create_app(Platform(Settings(database_url=url, log_level="warning")), with_web=False)
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        return
+    os.environ["BATTRACE_DATABASE_URL"] = url
+    with tempfile.TemporaryDirectory(prefix="battrace-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        uvicorn.run("battrace.api.app:create_app_from_env", factory=True, workers=workers, host="127.0.0.1",
+                    port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:
@@ -267,13 +279,13 @@ def measure(args: argparse.Namespace, backend: str, pg: str | None) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="battrace-http-") as tmp, database(backend, pg, Path(tmp)) as url:
         keys = setup(url, data)
         port = free_port()
-        server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)])
+        server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port), str(args.workers)])
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
-                for _ in range(200):
+                for _ in range(1200):
                     try:
-                        if client.get("/healthz").status_code == 200:
+                        if client.get("/readyz").status_code == 200:
                             break
                     except httpx.TransportError:
                         time.sleep(0.1)
@@ -315,7 +327,8 @@ def log(message: str) -> None:
 
 def table(results: dict[str, Any]) -> str:
     m = results["machine"]
-    out = [f"machine: {m['nproc']} CPU, {m['cpu']}, Python {m['python']}", ""]
+    out = [f"machine: {m['nproc']} CPU, {m['cpu']}, Python {m['python']}, load {os.getloadavg()[0]:.2f} (1 min)",
+           f"server: battrace serve --workers {results['workers']}; {results['clients']} client thread(s)", ""]
     for backend, r in results["backends"].items():
         b, s, g, p = r["batches"], r["singles"], r["get_battery"], r["get_public"]
         out += [
@@ -354,13 +367,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pg", help="also run on PostgreSQL (default: $BATTRACE_TEST_DATABASE_URL)")
     parser.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "battrace-bench-data"))
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (serve --workers N)")
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
         return
     pg = args.pg or os.environ.get("BATTRACE_TEST_DATABASE_URL")
-    results: dict[str, Any] = {"machine": machine(), "goals": GOALS, "events": args.events, "backends": {}}
+    results: dict[str, Any] = {"machine": machine(), "goals": GOALS, "events": args.events, "workers": args.workers,
+                               "clients": args.clients, "backends": {}}
     for backend in ["sqlite"] + (["postgresql"] if pg else []):
         results["backends"][backend] = measure(args, backend, pg)
     print(json.dumps(results, indent=2) if args.json else table(results))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Annotated
 
 import typer
@@ -48,15 +50,34 @@ def serve_cmd(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (uvicorn); each has its own connections.")]
+    = 1,
+    graceful_timeout: Annotated[
+        int, typer.Option(min=1, help="On SIGTERM, seconds to let requests in flight finish before closing.")
+    ] = 30,
 ) -> None:
-    """Start the HTTP API (and web pages) with uvicorn."""
+    """Start the HTTP API (and web pages) with uvicorn: /healthz (liveness), /readyz (readiness),
+    /metrics (Prometheus). SIGTERM stops accepting connections and finishes the requests in flight."""
     import uvicorn
 
-    from battrace.api import create_app
+    platform = open_platform(ctx)  # migrates the database once, before any worker starts
+    console.print(f"battrace on http://{host}:{port}/  ({workers} worker{'s' if workers > 1 else ''}; "
+                  "API docs: /docs, OpenAPI: /openapi.json, /healthz, /readyz, /metrics)")
+    if workers == 1:
+        from battrace.api import create_app
 
-    app = create_app(open_platform(ctx))
-    console.print(f"battrace on http://{host}:{port}/  (API docs: /docs, OpenAPI: /openapi.json)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(platform), host=host, port=port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=graceful_timeout)
+        return
+    platform.close()
+    os.environ["BATTRACE_DATABASE_URL"] = platform.settings.database_url  # the workers read their settings here
+    with tempfile.TemporaryDirectory(prefix="battrace-metrics-") as metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            uvicorn.run("battrace.api.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning", access_log=False, timeout_graceful_shutdown=graceful_timeout)
+        finally:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 def register(app: typer.Typer) -> None:

@@ -89,7 +89,7 @@ class Guard:
 
     def battery(
         self, caller: Caller, code: str, action: str = "battery.read", *, least: str = PUBLIC,
-        at: datetime | None = None, by: str = "recorded",
+        at: datetime | None = None, by: str = "recorded", reads: Store | None = None,
     ) -> BatteryRead:
         """``code``'s digital ID (as it was ``at``, by when events were ``recorded`` or ``occurred``) if the caller's tier is ``least`` or above.
 
@@ -100,12 +100,13 @@ class Guard:
         if caller.refused or (restricted and caller.anonymous):
             self._refuse(caller, action, code, CREDENTIALS, **extra)
         try:
-            passport = get_passport(self.store, code, at=at, by=by)
+            source = reads if reads is not None else self.store  # a read replica, when given
+            passport = get_passport(source, code, at=at, by=by)
         except NotFound as exc:
             if restricted:
                 self._not_found(caller, action, code, exc, **extra)
             raise
-        tier = battery_tier(self.store, caller, passport)
+        tier = battery_tier(reads if reads is not None else self.store, caller, passport)
         if TIER_ORDER[tier] < TIER_ORDER[least]:
             self._refuse(caller, action, code, NO_RELATION, **extra)
         if tier != PUBLIC:

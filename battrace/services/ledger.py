@@ -37,6 +37,7 @@ from battrace.errors import (
     UnprocessableEvent,
     WriteConflict,
 )
+from battrace.services.counts import count_batch
 from battrace.storage.store import GENESIS, Store
 
 DEFAULT_BATCH = 2000
@@ -150,6 +151,8 @@ class BatchWorld:
         self.dirty_vehicles: set[str] = set()
         self.dirty_techinfo: set[str] = set()
         self.last_seq: dict[str, int] = {}
+        #: Each changed battery's entry before this batch (None: new), for the statistics' counts.
+        self.before_batteries: dict[str, tuple[BatteryState, int, str] | None] = {}
 
     # World protocol
     def org(self, credit_code: str) -> Org | None:
@@ -216,6 +219,9 @@ class BatchWorld:
         for stream in heads:
             self.last_seq[stream] = seq
         for code, state in decision.batteries.items():
+            if code not in self.before_batteries:
+                self.battery(code)  # loaded from the database if the decision did not look at it
+                self.before_batteries[code] = self.batteries[code]
             version, head = heads[code]
             self.batteries[code] = (state, version, head)
             self.dirty_batteries.add(code)
@@ -456,6 +462,7 @@ class Ledger:
         )
         for observer in self.observers:
             observer.after_append(conn, accepted, world)
+        count_batch(conn, accepted, world)  # the regulators' aggregates, in the same transaction
 
 
 def _unprocessable(exc: BaseException) -> BattraceError:

@@ -20,12 +20,15 @@ if TYPE_CHECKING:
 
 
 class Platform:
-    """One database, one ledger (with its observers), the guard, the telemetry service, the settings."""
+    """One database (and perhaps a read replica), one ledger (with its observers), the guard, the
+    telemetry service, the settings."""
 
     def __init__(self, settings: Settings, *, now: Callable[[], datetime] = clock.now) -> None:
         self.settings = settings
         self.now = now
         self.store = Store(settings.database_url)
+        #: Where the read-only routes read: a replica when ``read_database_url`` is set, else the primary.
+        self.read_store = Store(settings.read_database_url, migrate=False) if settings.read_database_url else self.store
         self.observers: list[Observer] = []
         self.ledger = Ledger(self.store, observers=self.observers, now=now)
         self.rules = RulesConfig.from_settings(settings)
@@ -52,3 +55,5 @@ class Platform:
 
     def close(self) -> None:
         self.store.close()
+        if self.read_store is not self.store:
+            self.read_store.close()

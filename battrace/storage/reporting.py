@@ -181,14 +181,21 @@ def statistics(conn: Connection, *, prefix: str, level: str) -> dict[str, Any]:
             or_(e.c.reporter.in_(select(o.c.credit_code).where(o.c.region.like(f"{prefix}%"))))
         )
     retirements: dict[str, int] = dict(conn.execute(retire.group_by(month).order_by(month)).all())
+    findings = findings_per_rule(conn, prefix=prefix)
+    return {"by_state": by_state, "by_chemistry": by_chem, "by_region": by_region, "retirements": retirements,
+            "findings": findings}
+
+
+def findings_per_rule(conn: Connection, *, prefix: str) -> dict[str, dict[str, int]]:
+    """Findings per rule and state within ``prefix`` (all when empty)."""
+    f = schema.findings
     fstmt = select(f.c.rule, f.c.state, func.count()).group_by(f.c.rule, f.c.state)
     if prefix:
         fstmt = fstmt.where(f.c.region.like(f"{prefix}%"))
     findings: dict[str, dict[str, int]] = {}
     for rule, state, n in conn.execute(fstmt):
         findings.setdefault(rule, {})[state] = n
-    return {"by_state": by_state, "by_chemistry": by_chem, "by_region": by_region, "retirements": retirements,
-            "findings": findings}
+    return findings
 
 
 # -- flows between provinces ------------------------------------------------------------------

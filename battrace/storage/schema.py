@@ -324,3 +324,36 @@ finding_log = Table(
     Column("hash", String(64), nullable=False),
 )
 Index("ix_finding_log_subject", finding_log.c.subject)
+
+
+# -- regulator statistics, maintained as events arrive (migration 0011) -------------------------------
+
+#: Batteries by (level, state, chemistry, region of the holder), the holder being the custodian or else
+#: the maker; ``region`` is '' when the holder has none. Updated in the ingest transaction by deltas,
+#: each transaction into one of a few ``slot`` rows of a bucket, so that concurrent writers do not
+#: queue on one counter row; a reader sums the slots.
+battery_counts = Table(
+    "battery_counts",
+    metadata,
+    Column("level", String(1), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("chemistry", String(16), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("level", "state", "chemistry", "region", "slot", name="pk_battery_counts"),
+)
+
+#: Retirement events (removed, replaced) by month (Asia/Shanghai) of occurrence and the reporter's region.
+retirement_counts = Table(
+    "retirement_counts",
+    metadata,
+    Column("month", String(7), nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("month", "region", "slot", name="pk_retirement_counts"),
+)
+
+#: The aggregates that :mod:`battrace.services.counts` keeps in step with the read models.
+AGGREGATES = ("battery_counts", "retirement_counts")

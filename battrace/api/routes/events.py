@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from battrace.api.deps import CallerDep, PlatformDep
+from battrace.api.deps import COMMIT_LSN_HEADER, CallerDep, PlatformDep
+from battrace.api.metrics import record_ingest
 from battrace.domain.events import EVENT_TYPES
 from battrace.domain.limits import MAX_DEPTH, MAX_EVENT_BYTES
 from battrace.errors import Forbidden, PayloadTooLarge, ValidationError
 from battrace.interop.jsonl import decode_document, decode_lines, split_lines
 from battrace.services.access import require_org
 from battrace.services.stamping import stamp_reporter
+from battrace.storage.replica import write_position
 
 router = APIRouter(tags=["events"])
 
@@ -77,13 +79,16 @@ def _prepare(items: list[tuple[int | None, Any]], caller_org: str, limit: int) -
 
 
 @router.post("/events", openapi_extra=_BODY_DOC, summary="Report events")
-async def post_events(request: Request, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
+async def post_events(request: Request, response: Response, platform: PlatformDep, caller: CallerDep
+                      ) -> dict[str, Any]:
     """Each event is accepted, `duplicate` or rejected on its own; the report is the one of
     `battrace ingest --json`, plus each event's outcome (seq and hash when stored). The reporter is
     always the key's organisation: an event naming another is rejected on its own line (`forbidden`),
     as in the web console's upload. Each event is held to the limits of
     docs/ledger.md (nesting, size, numbers, characters, plausible times), one rejection code per
-    cause; the body may have at most 64 MiB."""
+    cause; the body may have at most 64 MiB. With a read replica configured, the
+    `X-Battrace-Commit-LSN` response header is the token to send back as `X-Battrace-Min-LSN` to read
+    these writes."""
     require_org(caller)
     if caller.admin:
         raise Forbidden("the platform admin does not report events; use an organisation's key")
@@ -94,6 +99,12 @@ async def post_events(request: Request, platform: PlatformDep, caller: CallerDep
 
     def work() -> dict[str, Any]:  # decoding and the ingest run in a worker thread, off the event loop
         prepared = _prepare(_items(body, content_type), org, platform.settings.batch_limit)
-        return platform.ledger.ingest(prepared).as_dict(outcomes=True)
+        report = platform.ledger.ingest(prepared)
+        record_ingest(report)
+        if platform.read_store is not platform.store and report.accepted:
+            lsn = write_position(platform.store)
+            if lsn is not None:
+                response.headers[COMMIT_LSN_HEADER] = lsn
+        return report.as_dict(outcomes=True)
 
     return await run_in_threadpool(work)

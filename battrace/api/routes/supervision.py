@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
-from battrace.services.access import list_audit, require_admin, require_regulator
+from battrace.api.deps import CallerDep, PlatformDep, ReadStoreDep, ReaderDep
+from battrace.domain.access import region_prefix
+from battrace.services.access import list_audit, require_admin, require_org, require_regulator, techinfo_read
 from battrace.services.compliance import list_findings
 from battrace.services.orgs import import_orgs, list_orgs
 from battrace.services.stats import get_stats
@@ -45,12 +46,12 @@ def findings(
 
 @router.get("/stats", summary="Statistics for regulators")
 def stats(
-    platform: PlatformDep, caller: CallerDep,
+    caller: ReaderDep, platform: PlatformDep, reads: ReadStoreDep,
     level: Annotated[str, Query(pattern="^(P|M|C|all)$")] = "P",
 ) -> dict[str, Any]:
     require_regulator(caller)
     platform.guard.scope(caller, "stats.read")  # a regulator without a jurisdiction is refused
-    return get_stats(platform.store, jurisdiction=None if caller.admin else caller.jurisdiction, level=level)
+    return get_stats(reads, jurisdiction=None if caller.admin else caller.jurisdiction, level=level)
 
 
 @router.get("/techinfo/{model}", summary="Dismantling information (restricted, audited)")

@@ -124,7 +124,7 @@ def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|be
     if not fr.viewer.is_regulator:
         return login_page(request, next_url="/dashboard", reason="login.need_regulator", status_code=403)
     platform = platform_of(request)
-    store, t, now = platform.store, fr.t, platform.now()
+    store, t, now = platform.read_store, fr.t, platform.now()  # a replica when configured
     platform.guard.scope(fr.caller, "dashboard.read")  # a regulator without a jurisdiction is refused
     jurisdiction = None if fr.caller.admin else fr.caller.jurisdiction
     worst_first = league == "worst"

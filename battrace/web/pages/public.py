@@ -57,7 +57,7 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
     fr = frame(request)
     platform = platform_of(request)
     try:
-        read = platform.guard.battery(fr.caller, code, "battery.read")
+        read = platform.guard.battery(fr.caller, code, "battery.read", reads=platform.read_store)
     except UnknownBattery:
         parsed = parse_code(code)
         return render(fr, "battery_unknown.html", status_code=404, code=code,
@@ -95,7 +95,7 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
 @router.get("/b/{code}/label.svg", name="web_label")
 def label(request: Request, code: str) -> Response:
     """A printable label (100 mm × 50 mm) with the code, public facts and the page's QR code."""
-    passport = get_passport(platform_of(request).store, code)
+    passport = get_passport(platform_of(request).read_store, code)
     svg = label_svg(passport, _base_url(request))
     return Response(svg, media_type="image/svg+xml",
                     headers={"Content-Disposition": f'inline; filename="battery-{code}.svg"'})
