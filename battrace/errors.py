@@ -149,3 +149,9 @@ class LogTampered(BattraceError):
 
 class StorageError(BattraceError):
     status, code = 503, "storage_unavailable"
+
+
+class RateLimited(BattraceError):
+    """Too many requests from one client (public reports)."""
+
+    status, code = 429, "rate_limited"

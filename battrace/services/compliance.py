@@ -81,6 +81,9 @@ class ComplianceEngine:
                 ops[key] = timer
             if acc.event.type == "vehicle.sold" and self.config.runs("R11"):
                 _count_sale(sales, acc)
+                _count_packs_sold(conn, world, sales, acc)
+            if acc.event.type == "product.delivered" and self.config.runs("R11"):
+                _count_delivery(world, sales, acc)
         # a wait that had raised a finding before this batch is over: its finding is resolved
         for timer in db.write_timers(conn, ops):
             r = enders[timer.key]
@@ -102,6 +105,49 @@ def _count_sale(sales: dict[tuple[str, str], Sales], acc: Accepted) -> None:
         sales[key] = Sales(vehicle.maker, prov, 1, acc.seq, acc.event.event_id)
     else:
         sales[key] = Sales(prior.maker, prior.province, prior.vehicles + 1, prior.first_seq, prior.first_event_id)
+
+
+def _add_sale(sales: dict[tuple[str, str], Sales], producer: str | None, prov: str | None, acc: Accepted,
+              n: int = 1) -> None:
+    if producer is None or prov is None or n <= 0:
+        return
+    prior = sales.get((producer, prov))
+    if prior is None:
+        sales[(producer, prov)] = Sales(producer, prov, n, acc.seq, acc.event.event_id)
+    else:
+        sales[(producer, prov)] = Sales(producer, prov, prior.vehicles + n, prior.first_seq, prior.first_event_id)
+
+
+def _count_packs_sold(conn: Connection, world: BatchWorld, sales: dict[tuple[str, str], Sales],
+                      acc: Accepted) -> None:
+    """R11 for battery makers: the packs of a sold vehicle count for their makers in its province."""
+    vehicle = acc.decision.vehicles.get(acc.event["vin"])
+    prov = province(vehicle.region if vehicle else None)
+    if vehicle is None or prov is None or not vehicle.packs:
+        return
+    makers: dict[str, int] = {}
+    missing = []
+    for code in vehicle.packs:
+        entry = world.batteries.get(code)
+        if entry is not None:
+            if entry[0].maker:
+                makers[entry[0].maker] = makers.get(entry[0].maker, 0) + 1
+        else:
+            missing.append(code)
+    if missing:
+        b = schema.batteries
+        for maker in conn.execute(select(b.c.maker).where(b.c.code.in_(missing))).scalars():
+            if maker:
+                makers[maker] = makers.get(maker, 0) + 1
+    for maker, n in makers.items():
+        _add_sale(sales, maker, prov, acc, n)
+
+
+def _count_delivery(world: BatchWorld, sales: dict[tuple[str, str], Sales], acc: Accepted) -> None:
+    """R11 for re-use enterprises: a delivered product counts in the delivery's (or customer's) province."""
+    customer = world.orgs.get(str(acc.event.content.get("customer")))
+    region = acc.event.region or (customer.region if customer else None)
+    _add_sale(sales, acc.event.reporter, province(region), acc)
 
 
 def _vehicle_makers(conn: Connection, accepted: list[Accepted], world: BatchWorld) -> dict[str, str]:
@@ -181,7 +227,9 @@ def evaluate_as_of(store: Store, as_of: date, *, config: RulesConfig | None = No
                 db.mark_raised(conn, [t.key for t in timers])
     if cfg.runs("R11"):
         with store.writer() as conn:
-            notices = uncovered(db.load_sales(conn), store.load_orgs(conn), as_of)
+            from battrace.services.outlets import coverage
+
+            notices = uncovered(db.load_sales(conn), store.load_orgs(conn), as_of, coverage(store, conn))
             raised["R11"] = db.insert_findings(conn, notices)
             still = {f.dedupe_key for f in notices}
             covered = [k for k in db.open_keys(conn, "R11") if k not in still]

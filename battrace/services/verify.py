@@ -54,7 +54,15 @@ def verify(store: Store, progress: Callable[[int], None] | None = None) -> Verif
     with store.reader() as conn:
         _verify_events(conn, report, progress)
         _verify_streams(store, conn, report)
+        _verify_cases(conn, report)
     return report
+
+
+def _verify_cases(conn: Connection, report: VerifyReport) -> None:
+    """Supervision cases: each case's hash-chained steps (:func:`battrace.services.cases.check_case_chains`)."""
+    from battrace.services.cases import check_case_chains
+
+    check_case_chains(conn, report.add)
 
 
 def _verify_events(conn: Connection, report: VerifyReport, progress: Callable[[int], None] | None) -> None:
