@@ -163,7 +163,7 @@ def act(store: Store, caller: Caller, case_id: int, action: str, raw: dict[str, 
         if action == "escalate" and body["measure"] == "transfer":
             values["department"] = body["department"]
         _append(store, conn, case, action, state, caller.org or "admin", body, now, **values)
-    return get_case(store, caller, case_id)
+        return _load(conn, db.get_case(conn, case_id))  # the actor sees the result (even of a transfer)
 
 
 def _check_curing(conn: Connection, org: str, event_ids: list[str]) -> None:
@@ -200,12 +200,16 @@ def get_case(store: Store, caller: Caller, case_id: int) -> dict[str, Any]:
         case = db.get_case(conn, case_id)
         if case is None or not _visible(store, conn, caller, case):
             raise NotFound(f"unknown case {case_id}", case=case_id)
-        ids = db.case_finding_ids(conn, [case_id]).get(case_id, [])
-        out = _case_dict(case, ids)
-        out["steps"] = [{"version": s.version, "at": _iso(s.at), "actor": s.actor, "action": s.action,
-                         "state": s.state, "body": json.loads(s.body), "hash": s.hash}
-                        for s in db.case_steps(conn, case_id)]
-        out["finding_details"] = [f for i in ids for f in fdb.select_findings(conn, limit=1, offset=0, finding_id=i)]
+        return _load(conn, case)
+
+
+def _load(conn: Connection, case: Any) -> dict[str, Any]:
+    ids = db.case_finding_ids(conn, [case.id]).get(case.id, [])
+    out = _case_dict(case, ids)
+    out["steps"] = [{"version": s.version, "at": _iso(s.at), "actor": s.actor, "action": s.action,
+                     "state": s.state, "body": json.loads(s.body), "hash": s.hash}
+                    for s in db.case_steps(conn, case.id)]
+    out["finding_details"] = [f for i in ids for f in fdb.select_findings(conn, limit=1, offset=0, finding_id=i)]
     out["resolved_by_ledger"] = [{"finding": f["id"], "event_id": f["resolved_event_id"], "at": f["resolved_at"]}
                                  for f in out["finding_details"] if f["state"] == "resolved"]
     return out

@@ -25,6 +25,9 @@ class Platform:
         self.rules = RulesConfig.from_settings(settings)
         if settings.rules:
             self.observers.append(ComplianceEngine(self.rules))
+            from battrace.services.webhooks import FindingNotifier
+
+            self.observers.append(FindingNotifier())  # webhooks for new findings (issue 15)
 
     @classmethod
     def open(cls, database_url: str | None = None) -> Platform:

@@ -180,3 +180,26 @@ def deliver_due(store: Store, now: datetime, *, signed_at: datetime | None = Non
         with store.writer() as conn:
             db.record_attempt(conn, row.id, values)
     return counts
+
+
+class FindingNotifier:
+    """A ledger observer (after the compliance engine): queues ``finding.new`` for the findings the
+    batch raised, in the batch's transaction. Costs one cheap query per batch when nobody subscribes."""
+
+    def after_append(self, conn: Any, accepted: Sequence[Any], world: Any) -> None:
+        if not accepted:
+            return
+        subs = [s for s in db.subscriptions(conn) if "finding.new" in json.loads(s.events)]
+        if not subs:
+            return
+        from battrace.storage import compliance as fdb
+        from battrace.storage import schema
+
+        f = schema.findings
+        lo, hi = min(a.seq for a in accepted), max(a.seq for a in accepted)
+        stmt = fdb.filter_findings(f.select()).where(f.c.event_seq >= lo, f.c.event_seq <= hi)
+        now = max(a.recorded_at for a in accepted)
+        for row in conn.execute(stmt):
+            data = fdb.finding_dict(row)
+            notify(world.store, conn, "finding.new", f"finding-{row.id}", data, parties=data["orgs"],
+                   region=row.region, now=now)
