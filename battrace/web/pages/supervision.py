@@ -23,7 +23,7 @@ from battrace.services import cases as svc
 from battrace.services import outlets as outlet_svc
 from battrace.services import reports as report_svc
 from battrace.services import webhooks
-from battrace.services.compliance import list_findings
+from battrace.services.compliance import get_finding, list_findings
 from battrace.services.exports import FINDING_COLUMNS, FORMATS, OBLIGATION_COLUMNS, export
 from battrace.services.obligations import obligations_for
 from battrace.storage import schema
@@ -73,7 +73,8 @@ def _org_names(request: Request) -> dict[str, str]:
 
 
 @router.get("/dashboard/cases", name="web_cases")
-def cases_page(request: Request, error: str | None = None, status_code: int = 200) -> Response:
+def cases_page(request: Request, finding: Annotated[int | None, Query(ge=1)] = None, error: str | None = None,
+               status_code: int = 200) -> Response:
     fr = _regulator(request, "/dashboard/cases")
     if not isinstance(fr, Frame):
         return fr
@@ -84,7 +85,11 @@ def cases_page(request: Request, error: str | None = None, status_code: int = 20
     assert who is not None
     stats = svc.case_stats(store, region_prefix=who.prefix or None)
     cases = svc.list_cases(store, fr.caller, limit=200)
-    findings = list_findings(store, state="open", region_prefix=who.prefix or None, limit=FINDINGS_SHOWN)
+    if finding is not None:  # opened from one finding (``?finding=ID``): that one alone
+        one = get_finding(store, finding)
+        findings = [one] if one["state"] == "open" and who.covers_region(one["region"]) else []
+    else:
+        findings = list_findings(store, state="open", region_prefix=who.prefix or None, limit=FINDINGS_SHOWN)
     if not who.national:
         enforced = departments()[who.department].rules
         findings = [f for f in findings if f["rule"] in enforced]
@@ -100,12 +105,12 @@ def case_open(request: Request, tasks: BackgroundTasks, finding: Annotated[int, 
     if not isinstance(fr, Frame):
         return fr
     if not _csrf_ok(fr, csrf):
-        return cases_page(request, error=fr.t("upload.csrf"), status_code=403)
+        return cases_page(request, None, error=fr.t("upload.csrf"), status_code=403)
     platform = platform_of(request)
     try:
         case = svc.open_case(platform.store, fr.caller, [finding], reason=reason, now=platform.now())
     except BattraceError as exc:
-        return cases_page(request, error=exc.message, status_code=exc.status)
+        return cases_page(request, None, error=exc.message, status_code=exc.status)
     tasks.add_task(_deliver, request)
     return redirect(fr, f"/dashboard/cases/{case['id']}")
 
