@@ -112,6 +112,24 @@ def cases_step(ctx: typer.Context, case_id: int,
     print_json(case) if as_json else console.print(f"case {case_id}: {action} → {case['state']}")
 
 
+@cases_app.command("simulate")
+def cases_simulate(ctx: typer.Context, seed: Annotated[int, typer.Option("--seed")] = 1,
+                   end: Annotated[str, typer.Option("--end", help="The simulation's end date YYYY-MM-DD.")] = "",
+                   case_rate: Annotated[float, typer.Option("--case-rate")] = 0.02) -> None:
+    """Populate an ingested (simulated) world with outlets, cases, answers and public reports."""
+    from datetime import date
+
+    from battrace.services.simulate.supervision import populate
+
+    platform = _platform(ctx)
+    try:
+        day = date.fromisoformat(end) if end else china_date(platform.now())
+    except ValueError:
+        raise ValidationError(f"--end must be a date YYYY-MM-DD, got {end!r}", field="end") from None
+    counts = populate(platform, seed=seed, end=day, case_rate=case_rate)
+    console.print(", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
 @cases_app.command("stats")
 def cases_stats(ctx: typer.Context, region: Annotated[str | None, typer.Option("--region")] = None,
                 as_json: JsonOption = False) -> None:
