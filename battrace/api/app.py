@@ -10,7 +10,7 @@ from battrace import __version__
 from battrace.api import errors
 from battrace.api.routes import batteries, events, health, interop, supervision, telemetry
 from battrace.api.routes import cases as case_routes
-from battrace.api.routes import public_reports
+from battrace.api.routes import public_reports as report_routes
 from battrace.services.platform import Platform
 
 API_PREFIX = "/api/v1"
@@ -30,7 +30,7 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
     errors.install(app)
     for module in (events, batteries, supervision, interop, health, telemetry):
         app.include_router(module.router, prefix=API_PREFIX)
-    for extra in (case_routes, public_reports):  # supervision that acts (issue 15)
+    for extra in (case_routes, report_routes):  # supervision that acts (issue 15)
         app.include_router(extra.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")

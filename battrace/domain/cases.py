@@ -65,8 +65,8 @@ class Step:
     body: dict[str, Any]
 
     def content(self) -> dict[str, Any]:
-        return {"case": self.case_id, "version": self.version, "at": self.at.astimezone(UTC).isoformat(), "actor": self.actor,
-                "action": self.action, "state": self.state, "body": self.body}
+        return {"case": self.case_id, "version": self.version, "at": self.at.astimezone(UTC).isoformat(),
+                "actor": self.actor, "action": self.action, "state": self.state, "body": self.body}
 
 
 def step_hash(previous: str, content: dict[str, Any]) -> str:

@@ -41,6 +41,7 @@ from battrace.storage import supervision as db
 from battrace.storage.store import Store
 
 MAX_FINDINGS = 100
+MAX_ID = 2**31 - 1
 
 
 def reach(store: Store, conn: Connection, caller: Caller) -> Regulator | None:
@@ -72,6 +73,8 @@ def open_case(store: Store, caller: Caller, finding_ids: Sequence[int], *, reaso
     from a public report, on a company ``org`` in the report's ``region`` without findings)."""
     require_org(caller)
     ids = sorted({int(i) for i in finding_ids})
+    if any(not 1 <= i <= MAX_ID for i in ids):
+        raise InvalidCaseStep("finding ids are positive integers", field="findings")
     if len(ids) > MAX_FINDINGS or (not ids and not (report and org)):
         raise InvalidCaseStep(f"a case needs 1 to {MAX_FINDINGS} findings", field="findings")
     if not ids:
@@ -127,7 +130,7 @@ def _open_on_report(store: Store, caller: Caller, report: str, org: str, region:
             "updated_at": now, "closed_at": None, "due_date": None, "report": report, "version": 0,
             "head": GENESIS}, [])
         case = db.get_case(conn, case_id)
-        body = {"findings": [], "reason": (reason or "").strip()[:4000] or None, "report": report}
+        body: dict[str, Any] = {"findings": [], "reason": (reason or "").strip()[:4000] or None, "report": report}
         _append(store, conn, case, "open", OPENED, caller.org or "admin", body, now)
     return get_case(store, caller, case_id)
 

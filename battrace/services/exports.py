@@ -11,7 +11,8 @@ from openpyxl import Workbook
 
 from battrace.errors import ValidationError
 
-FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 FINDING_COLUMNS = ("id", "rule", "severity", "state", "responsible", "region", "batteries", "vin", "event_id",
                    "raised_at", "due_at", "resolved_event_id", "message_zh", "message_en")
 OBLIGATION_COLUMNS = ("kind", "rule", "org", "battery", "vin", "region", "since", "due", "days_left",

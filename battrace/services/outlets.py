@@ -53,8 +53,8 @@ def _validate(item: Any, i: int, orgs: dict[str, Any], caller: Caller, now: date
     accepts = item.get("accepts") or ["pack"]
     if not isinstance(accepts, list) or not accepts or not set(accepts) <= set(ACCEPTS):
         raise ValidationError(f"{where}.accepts must be a list of {', '.join(ACCEPTS)}", field=where)
-    return {"name": name.strip(), "operated_for": producer, "operator": operator, "region": region,
-            "address": address.strip(), "accepts": json.dumps(sorted(set(accepts))), "created_at": now}
+    return {"name": str(name).strip(), "operated_for": producer, "operator": operator, "region": region,
+            "address": str(address).strip(), "accepts": json.dumps(sorted(set(accepts))), "created_at": now}
 
 
 def add_outlets(store: Store, caller: Caller, items: Any, now: datetime) -> dict[str, int]:
@@ -101,7 +101,7 @@ def outlets_for_battery(store: Store, passport: dict[str, Any], producers: list[
     holder's region is unknown)."""
     holder = passport.get("custodian") or {}
     with store.reader() as conn:
-        org = store.load_orgs(conn).get(holder.get("credit_code")) if holder else None
+        org = store.load_orgs(conn).get(str(holder.get("credit_code"))) if holder else None
     region = org.region if org is not None and org.region else None
     province = region[:2] + "0000" if region else None
     out: list[dict[str, Any]] = []

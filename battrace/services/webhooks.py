@@ -160,7 +160,7 @@ def deliver_due(store: Store, now: datetime, *, signed_at: datetime | None = Non
         error: str | None = None
         try:
             status = send(row.url, row.payload.encode("utf-8"), headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # unreachable, refused, malformed
             error = f"{type(exc).__name__}: {exc}"[:500]
         attempts = row.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "last_attempt_at": now, "last_status": status,

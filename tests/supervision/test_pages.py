@@ -82,6 +82,7 @@ def test_public_report_page_receipt_and_outlets(web: Web) -> None:  # noqa: F811
     triage = web.client.get("/dashboard/reports")
     assert receipt in triage.text
     r = web.client.post(f"/dashboard/reports/{receipt}/triage",
-                        data={"action": "dismiss", "reason": "重复举报", "csrf": _csrf(triage.text)}, follow_redirects=False)
+                        data={"action": "dismiss", "reason": "重复举报", "csrf": _csrf(triage.text)},
+                        follow_redirects=False)
     assert r.status_code == 303
     assert 'data-state="dismissed"' in web.client.get(f"/report?receipt={receipt}").text

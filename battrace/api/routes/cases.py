@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Path, Query, Response
 
 from battrace import clock
 from battrace.api.deps import CallerDep, PlatformDep
@@ -20,6 +20,7 @@ from battrace.services.obligations import obligations_for, parse_within
 from battrace.services.platform import Platform
 
 router = APIRouter(tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def deliver_now(platform: Platform) -> None:
@@ -58,13 +59,13 @@ def case_stats(platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}", summary="One case with its steps and findings")
-def case(case_id: int, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
+def case(case_id: CaseId, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     return svc.get_case(platform.store, caller, case_id)
 
 
 @router.post("/cases/{case_id}/steps", summary="Move a case: order, respond, escalate or close")
 def step(
-    case_id: int, platform: PlatformDep, caller: CallerDep, tasks: BackgroundTasks,
+    case_id: CaseId, platform: PlatformDep, caller: CallerDep, tasks: BackgroundTasks,
     body: Annotated[dict[str, Any], Body(examples=[{"action": "order", "due_date": "2026-12-31",
                                                     "legal_basis": "《办法》第三十条"}])],
 ) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def subscriptions(platform: PlatformDep, caller: CallerDep) -> list[dict[str, An
 
 
 @router.delete("/webhooks/{sub_id}", summary="End a subscription")
-def unsubscribe(sub_id: int, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
+def unsubscribe(sub_id: CaseId, platform: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     webhooks.unsubscribe(platform.store, caller, sub_id)
     return {"ok": True, "id": sub_id}
 

@@ -20,8 +20,8 @@ from battrace.services.interop import public_base_url
 from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
 from battrace.web import views
-from battrace.web.session import platform_of
 from battrace.web.pages.supervision import battery_extras
+from battrace.web.session import platform_of
 from battrace.web.templating import frame, redirect, render
 
 router = APIRouter(include_in_schema=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from battrace import clock
@@ -34,6 +34,7 @@ from battrace.web.templating import Frame, frame, redirect, render
 router = APIRouter(include_in_schema=False)
 FINDINGS_SHOWN = 100
 RECENT_EVENTS = 30
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _regulator(request: Request, next_url: str) -> Frame | Response:
@@ -73,7 +74,7 @@ def _org_names(request: Request) -> dict[str, str]:
 
 
 @router.get("/dashboard/cases", name="web_cases")
-def cases_page(request: Request, finding: Annotated[int | None, Query(ge=1)] = None, error: str | None = None,
+def cases_page(request: Request, finding: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None, error: str | None = None,
                status_code: int = 200) -> Response:
     fr = _regulator(request, "/dashboard/cases")
     if not isinstance(fr, Frame):
@@ -99,7 +100,7 @@ def cases_page(request: Request, finding: Annotated[int | None, Query(ge=1)] = N
 
 
 @router.post("/dashboard/cases/open", name="web_case_open")
-def case_open(request: Request, tasks: BackgroundTasks, finding: Annotated[int, Form()],
+def case_open(request: Request, tasks: BackgroundTasks, finding: Annotated[int, Form(ge=1, le=2**31 - 1)],
               reason: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
     fr = _regulator(request, "/dashboard/cases")
     if not isinstance(fr, Frame):
@@ -115,7 +116,7 @@ def case_open(request: Request, tasks: BackgroundTasks, finding: Annotated[int, 
     return redirect(fr, f"/dashboard/cases/{case['id']}")
 
 
-def _case_page(request: Request, fr: Frame, case_id: int, template: str, *, error: str | None = None,
+def _case_page(request: Request, fr: Frame, case_id: CaseId, template: str, *, error: str | None = None,
                done: str | None = None, status_code: int = 200, **extra: Any) -> Response:
     platform = platform_of(request)
     case = svc.get_case(platform.store, fr.caller, case_id)
@@ -125,7 +126,7 @@ def _case_page(request: Request, fr: Frame, case_id: int, template: str, *, erro
 
 
 @router.get("/dashboard/cases/{case_id}", name="web_case")
-def case_page(request: Request, case_id: int) -> Response:
+def case_page(request: Request, case_id: CaseId) -> Response:
     fr = _regulator(request, f"/dashboard/cases/{case_id}")
     if not isinstance(fr, Frame):
         return fr
@@ -133,7 +134,7 @@ def case_page(request: Request, case_id: int) -> Response:
 
 
 @router.post("/dashboard/cases/{case_id}/step", name="web_case_step")
-def case_step(request: Request, tasks: BackgroundTasks, case_id: int, action: Annotated[str, Form()],
+def case_step(request: Request, tasks: BackgroundTasks, case_id: CaseId, action: Annotated[str, Form()],
               csrf: Annotated[str, Form()] = "", due_date: Annotated[str, Form()] = "",
               legal_basis: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
               measure: Annotated[str, Form()] = "", amount: Annotated[str, Form()] = "",
@@ -143,12 +144,13 @@ def case_step(request: Request, tasks: BackgroundTasks, case_id: int, action: An
         return fr
     if not _csrf_ok(fr, csrf):
         return _case_page(request, fr, case_id, "sup_case.html", error=fr.t("upload.csrf"), status_code=403)
-    fields: dict[str, Any] = {"order": {"due_date": due_date, "legal_basis": legal_basis, "reason": reason},
+    forms: dict[str, dict[str, Any]] = {"order": {"due_date": due_date, "legal_basis": legal_basis, "reason": reason},
                               "close": {"reason": reason, "verified": verified == "on"},
                               "escalate": {"measure": measure, "reason": reason, "legal_basis": legal_basis or None,
                                            **({"amount": amount} if measure == "fine" else {}),
                                            **({"department": department} if measure == "transfer" else {})},
-                              }.get(action, {})
+                              }
+    fields = forms.get(action, {})
     platform = platform_of(request)
     try:
         svc.act(platform.store, fr.caller, case_id, action, fields, platform.now())
@@ -269,7 +271,7 @@ def _recent_events(request: Request, org: str) -> list[dict[str, Any]]:
 
 
 @router.get("/console/cases/{case_id}", name="web_my_case")
-def my_case(request: Request, case_id: int) -> Response:
+def my_case(request: Request, case_id: CaseId) -> Response:
     fr = _company(request, f"/console/cases/{case_id}")
     if not isinstance(fr, Frame):
         return fr
@@ -278,7 +280,7 @@ def my_case(request: Request, case_id: int) -> Response:
 
 
 @router.post("/console/cases/{case_id}/respond", name="web_my_case_respond")
-def my_case_respond(request: Request, tasks: BackgroundTasks, case_id: int, text: Annotated[str, Form()] = "",
+def my_case_respond(request: Request, tasks: BackgroundTasks, case_id: CaseId, text: Annotated[str, Form()] = "",
                     attachments: Annotated[str, Form()] = "", curing: Annotated[list[str] | None, Form()] = None,
                     curing_other: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
     fr = _company(request, f"/console/cases/{case_id}")
