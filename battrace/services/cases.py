@@ -63,7 +63,7 @@ def _append(store: Store, conn: Connection, case: Any, action: str, state: str, 
             "at": now.isoformat(), "org": case.org, "department": case_values.get("department", case.department),
             "body": body}
     notify(store, conn, "case.step", f"case-{case.id}-{step.version}", data, parties=[case.org],
-           region=case.region, now=now)
+           region=case.region, now=now, department=data["department"])
     return step
 
 

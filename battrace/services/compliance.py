@@ -65,6 +65,7 @@ class ComplianceEngine:
         ops: dict[str, Timer | None] = {}
         enders: dict[str, Resolution] = {}
         sales: dict[tuple[str, str], Sales] = {}
+        sold: list[Accepted] = []
         for acc in accepted:
             facts = EventFacts(acc.seq, acc.event, acc.recorded_at, acc.decision, world.orgs, self.config,
                                makers, lambda maker, model: (maker, model) in filed)
@@ -81,13 +82,15 @@ class ComplianceEngine:
                 ops[key] = timer
             if acc.event.type == "vehicle.sold" and self.config.runs("R11"):
                 _count_sale(sales, acc)
-                _count_packs_sold(conn, world, sales, acc)
+                sold.append(acc)
             if acc.event.type == "product.delivered" and self.config.runs("R11"):
                 _count_delivery(world, sales, acc)
         # a wait that had raised a finding before this batch is over: its finding is resolved
         for timer in db.write_timers(conn, ops):
             r = enders[timer.key]
             resolved.append(Resolution(timer.finding_key, r.seq, r.event_id, r.at))
+        if sold:
+            _count_packs_sold(conn, world, sales, sold)
         db.insert_findings(conn, raised)
         db.resolve_findings(conn, resolved)
         db.add_sales(conn, sales.values())
@@ -119,28 +122,32 @@ def _add_sale(sales: dict[tuple[str, str], Sales], producer: str | None, prov: s
 
 
 def _count_packs_sold(conn: Connection, world: BatchWorld, sales: dict[tuple[str, str], Sales],
-                      acc: Accepted) -> None:
-    """R11 for battery makers: the packs of a sold vehicle count for their makers in its province."""
-    vehicle = acc.decision.vehicles.get(acc.event["vin"])
-    prov = province(vehicle.region if vehicle else None)
-    if vehicle is None or prov is None or not vehicle.packs:
-        return
-    makers: dict[str, int] = {}
-    missing = []
-    for code in vehicle.packs:
-        entry = world.batteries.get(code)
-        if entry is not None:
-            if entry[0].maker:
-                makers[entry[0].maker] = makers.get(entry[0].maker, 0) + 1
-        else:
-            missing.append(code)
-    if missing:
-        b = schema.batteries
-        for maker in conn.execute(select(b.c.maker).where(b.c.code.in_(missing))).scalars():
+                      sold: list[Accepted]) -> None:
+    """R11 for battery makers: the packs of each sold vehicle count for their makers in its province
+    (the makers of packs not touched by the batch are read with one query per 500 packs)."""
+    wanted: dict[str, str | None] = {}
+    for acc in sold:
+        vehicle = acc.decision.vehicles.get(acc.event["vin"])
+        for code in vehicle.packs if vehicle else ():
+            entry = world.batteries.get(code)
+            wanted[code] = entry[0].maker if entry is not None else None
+    missing = [c for c, m in wanted.items() if m is None]
+    b = schema.batteries
+    for i in range(0, len(missing), 500):
+        wanted.update(conn.execute(select(b.c.code, b.c.maker).where(b.c.code.in_(missing[i : i + 500])))
+                      .tuples().all())
+    for acc in sold:
+        vehicle = acc.decision.vehicles.get(acc.event["vin"])
+        prov = province(vehicle.region if vehicle else None)
+        if vehicle is None or prov is None:
+            continue
+        makers: dict[str, int] = {}
+        for code in vehicle.packs:
+            maker = wanted.get(code)
             if maker:
                 makers[maker] = makers.get(maker, 0) + 1
-    for maker, n in makers.items():
-        _add_sale(sales, maker, prov, acc, n)
+        for maker, n in makers.items():
+            _add_sale(sales, maker, prov, acc, n)
 
 
 def _count_delivery(world: BatchWorld, sales: dict[tuple[str, str], Sales], acc: Accepted) -> None:

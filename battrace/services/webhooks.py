@@ -8,7 +8,8 @@
 - :func:`deliver_due` POSTs the pending rows whose time has come, signed as the Standard Webhooks
   specification says (the ``standardwebhooks`` package: ``webhook-id``, ``webhook-timestamp`` and
   ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">``; a receiver rejects stale
-  timestamps, so a replayed delivery fails). A 2xx answer marks the row ``delivered``; anything
+  timestamps, so a replayed delivery fails; delivery is at least once: a receiver dedupes by
+  ``webhook-id``). A 2xx answer marks the row ``delivered``; anything
   else schedules a retry after 30 s, 1 min, 2 min, … (doubling, at most 6 h) until
   :data:`MAX_ATTEMPTS`, then ``failed``.
 """
@@ -100,8 +101,10 @@ def list_deliveries(store: Store, caller: Caller, *, status: str | None = None, 
 # -- the outbox ---------------------------------------------------------------------------------
 
 
-def audience_sees(sub_org: str | None, orgs: dict[str, Org], parties: Iterable[str], region: str | None) -> bool:
-    """Whether a subscription's owner may see a notice about ``parties`` in ``region``."""
+def audience_sees(sub_org: str | None, orgs: dict[str, Org], parties: Iterable[str], region: str | None,
+                  department: str | None = None) -> bool:
+    """Whether a subscription's owner may see a notice about ``parties`` in ``region`` (for a case:
+    held by ``department``, which a regulator below the national level must be)."""
     if sub_org is None:
         return True
     if sub_org in set(parties):
@@ -110,11 +113,15 @@ def audience_sees(sub_org: str | None, orgs: dict[str, Org], parties: Iterable[s
     if org is None or org.type != "regulator" or org.jurisdiction is None:
         return False
     prefix = region_prefix(org.jurisdiction)
-    return prefix == "" or (region is not None and region.startswith(prefix))
+    if prefix == "":
+        return True
+    if department is not None and (org.department or "industry") != department:
+        return False
+    return region is not None and region.startswith(prefix)
 
 
 def notify(store: Store, conn: Any, event_type: str, msg_id: str, data: dict[str, Any], *,
-           parties: Sequence[str], region: str | None, now: datetime) -> int:
+           parties: Sequence[str], region: str | None, now: datetime, department: str | None = None) -> int:
     """Queue ``data`` for every active subscription to ``event_type`` whose owner may see it."""
     subs = [s for s in db.subscriptions(conn) if event_type in json.loads(s.events)]
     if not subs:
@@ -124,7 +131,7 @@ def notify(store: Store, conn: Any, event_type: str, msg_id: str, data: dict[str
     rows = [{"subscription_id": s.id, "msg_id": msg_id, "event_type": event_type, "payload": payload,
              "created_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now,
              "last_attempt_at": None, "last_status": None, "last_error": None, "delivered_at": None}
-            for s in subs if audience_sees(s.org, orgs, parties, region)]
+            for s in subs if audience_sees(s.org, orgs, parties, region, department)]
     return db.enqueue(conn, rows)
 
 

@@ -188,3 +188,19 @@ def test_verify_detects_an_edited_or_deleted_case_step(sup: Api) -> None:
     with store.engine.begin() as conn:
         conn.execute(text("DELETE FROM case_steps WHERE version = 1"))
     assert verify(store).problems[0]["kind"] == "case_step_missing"
+
+
+def test_case_notices_reach_only_who_may_see_the_case(sup: Api) -> None:
+    """A regulator of another department in the same province is not told about the case."""
+    api = sup
+    for role in ("regulator", "env_regulator", "far_regulator", "outlet", "dismantler"):
+        r = api.client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["case.step"]},
+                            headers=api.headers(role))
+        assert r.status_code == 200
+    finding = _finding(api, s.DISMANTLER)
+    api.client.post("/api/v1/cases", json={"findings": [finding["id"]]}, headers=api.headers("regulator"))
+    queued = {role: len(api.client.get("/api/v1/webhooks/deliveries", headers=api.headers(role)).json())
+              for role in ("regulator", "env_regulator", "far_regulator", "outlet", "dismantler")}
+    assert queued == {"regulator": 1, "env_regulator": 0, "far_regulator": 0, "outlet": 0, "dismantler": 1}
+    [row] = api.client.get("/api/v1/webhooks/deliveries", headers=api.headers("dismantler")).json()
+    assert row["status"] == "pending" and row["attempts"] == 1 and "ConnectError" in (row["last_error"] or "")
