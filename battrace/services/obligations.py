@@ -5,6 +5,7 @@ with the same deadline arithmetic as rules R04/R04b/R05 (:func:`battrace.domain.
 and :func:`battrace.domain.deadlines.due_date`): an obligation is the act that ends the wait, and
 its due day is the day the rule would raise its finding after. The party that must act is the
 timer's responsible organisation (the receiver for a hand-over, the dismantler for a removal, …).
+At most :data:`MAX_ROWS` pending waits are read per query, the longest-waiting first.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def obligations(store: Store, *, today: date, org: str | None = None, region_pre
                 due_within: int | None = None, config: RulesConfig | None = None) -> list[dict[str, Any]]:
     """Pending obligations (soonest due first), for ``org`` (as the responsible party) or a region."""
     cfg = config or RulesConfig()
-    stmt = select(T).where(~T.c.raised).limit(MAX_ROWS)
+    stmt = select(T).where(~T.c.raised).order_by(T.c.since, T.c.key).limit(MAX_ROWS)  # oldest waits first
     if org:
         stmt = stmt.where(or_(T.c.responsible == org, (T.c.responsible.is_(None)) & (T.c.org == org)))
     if region_prefix:
