@@ -295,3 +295,11 @@ def check_case_chains(conn: Connection, add: Any) -> int:
             add("case_head", f"case {case_id}: the case is at step {version} but its recorded steps end at "
                 f"{seen.get(case_id, (0, GENESIS))[0]} (a step was removed or the case edited)", case=case_id)
     return n
+
+
+def recent_events(store: Store, org: str, limit: int = 30) -> list[dict[str, Any]]:
+    """The organisation's latest reported events (id, type, time): what it may cite as curing events."""
+    e = schema.events
+    stmt = select(e.c.event_id, e.c.type, e.c.occurred_at).where(e.c.reporter == org).order_by(e.c.seq.desc())
+    with store.reader() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt.limit(limit))]

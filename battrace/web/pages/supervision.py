@@ -26,7 +26,6 @@ from battrace.services import webhooks
 from battrace.services.compliance import get_finding, list_findings
 from battrace.services.exports import FINDING_COLUMNS, FORMATS, OBLIGATION_COLUMNS, export
 from battrace.services.obligations import obligations_for
-from battrace.storage import schema
 from battrace.web.pages.auth import login_page
 from battrace.web.session import csrf_token, platform_of
 from battrace.web.templating import Frame, frame, redirect, render
@@ -74,8 +73,8 @@ def _org_names(request: Request) -> dict[str, str]:
 
 
 @router.get("/dashboard/cases", name="web_cases")
-def cases_page(request: Request, finding: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None, error: str | None = None,
-               status_code: int = 200) -> Response:
+def cases_page(request: Request, finding: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+               error: str | None = None, status_code: int = 200) -> Response:
     fr = _regulator(request, "/dashboard/cases")
     if not isinstance(fr, Frame):
         return fr
@@ -262,12 +261,7 @@ def export_file(request: Request, what: str, format: Annotated[str, Query(patter
 
 
 def _recent_events(request: Request, org: str) -> list[dict[str, Any]]:
-    e = schema.events
-    store = platform_of(request).store
-    with store.reader() as conn:
-        rows = conn.execute(e.select().with_only_columns(e.c.event_id, e.c.type, e.c.occurred_at)
-                            .where(e.c.reporter == org).order_by(e.c.seq.desc()).limit(RECENT_EVENTS))
-        return [dict(r._mapping) for r in rows]
+    return svc.recent_events(platform_of(request).store, org, RECENT_EVENTS)
 
 
 @router.get("/console/cases/{case_id}", name="web_my_case")

@@ -1,20 +1,23 @@
 """One case end to end in a real browser (Chromium via Playwright, against uvicorn): the regulator
 opens it from a finding and orders rectification, the company answers from its console with a
 curing event, the regulator closes it — and the company's webhook receiver got a verified, signed
-notification for every step."""
+notification for every step.
+
+The browser runs in a thread of its own: Playwright's sync API allows one instance per thread, and
+``test_browser.py`` keeps its session-wide instance in the main thread."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from tests import story as s
 from tests.supervision.receiver import Receiver, start_receiver
-from tests.web.conftest import big_world, live_server  # noqa: F401 - fixtures
-from tests.web.test_browser import browser, page, shoot, sign_in  # noqa: F401 - fixtures
+from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, shoot, sign_in
 from tests.web.world import World
 
 pytestmark = pytest.mark.browser
@@ -32,7 +35,46 @@ def _sign_out(pg: Any) -> None:
     pg.wait_for_selector("#login-link")
 
 
-def test_one_case_end_to_end_with_signed_webhooks(page: Any, big_world: World, receiver: Receiver) -> None:  # noqa: F811
+def test_one_case_end_to_end_with_signed_webhooks(live_server: str, big_world: World, receiver: Receiver) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}: run `make browser-deps`")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+    walked: dict[str, Any] = {}
+
+    def run() -> None:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            context = browser.new_context(base_url=live_server, viewport={"width": 1360, "height": 900},
+                                          locale="zh-CN")
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.set_default_timeout(15_000)
+            try:
+                walked.update(_walk(page, big_world, receiver))
+            finally:
+                context.close()
+                browser.close()
+            assert errors == [], f"JavaScript errors on the page: {errors}"
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(run).result()
+    # every step reached the company's receiver, signed with its secret (deliveries run after each response)
+    case_id = walked["case"]
+    deadline = time.monotonic() + 15
+    mine: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        mine = [m for m in receiver.received if m["payload"]["data"].get("case") == case_id]
+        if len(mine) >= 4:
+            break
+        time.sleep(0.1)
+    assert receiver.rejected == []
+    assert [m["payload"]["data"]["action"] for m in mine] == ["open", "order", "respond", "close"]
+    assert mine[2]["payload"]["data"]["body"]["curing_events"] == [walked["event_id"]]
+
+
+def _walk(page: Any, big_world: World, receiver: Receiver) -> dict[str, Any]:
     from battrace.services.compliance import list_findings
 
     finding = next(f for f in list_findings(big_world.platform.store, rule="R04", state="open", org=s.DISMANTLER,
@@ -87,15 +129,4 @@ def test_one_case_end_to_end_with_signed_webhooks(page: Any, big_world: World, r
     shoot(page, "case-closed")
     page.goto("/dashboard/cases")
     assert int(page.inner_text("#cases-total")) >= 1
-
-    # every step reached the company's receiver, signed with its secret (deliveries run after each response)
-    deadline = time.monotonic() + 15
-    mine = []
-    while time.monotonic() < deadline:
-        mine = [m for m in receiver.received if m["payload"]["data"].get("case") == case_id]
-        if len(mine) >= 4:
-            break
-        time.sleep(0.1)
-    assert receiver.rejected == []
-    assert [m["payload"]["data"]["action"] for m in mine] == ["open", "order", "respond", "close"]
-    assert mine[2]["payload"]["data"]["body"]["curing_events"] == [finding["event_id"]]
+    return {"case": case_id, "event_id": finding["event_id"]}
