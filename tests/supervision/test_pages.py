@@ -86,3 +86,23 @@ def test_public_report_page_receipt_and_outlets(web: Web) -> None:  # noqa: F811
                         follow_redirects=False)
     assert r.status_code == 303
     assert 'data-state="dismissed"' in web.client.get(f"/report?receipt={receipt}").text
+
+
+def test_a_retired_battery_page_points_to_its_producer_outlets_in_the_holder_province(web: Web) -> None:  # noqa: F811
+    from battrace.domain.access import Caller
+    from battrace.services.outlets import add_outlets
+    from battrace.services.passport import get_passport
+    from tests.api.conftest import NOW
+
+    store = web.world.platform.store
+    passport = get_passport(store, s.PACK)
+    holder_region = {o["credit_code"]: o.get("region") for o in s.orgs()}[passport["custodian"]["credit_code"]]
+    add_outlets(store, Caller(admin=True), [
+        {"name": "本省电池回收点", "operated_for": s.BATTERY_MAKER, "region": holder_region[:4] + "02",
+         "address": "本省示例路 2 号"},
+        {"name": "外省电池回收点", "operated_for": s.BATTERY_MAKER, "region": "110105", "address": "北京示例路 3 号"},
+        {"name": "别家回收点", "operated_for": s.OTHER_MAKER, "region": holder_region, "address": "本省示例路 4 号"},
+    ], NOW)
+    page = web.client.get(f"/b/{s.PACK}")
+    assert page.status_code == 200 and 'id="battery-outlets"' in page.text
+    assert "本省电池回收点" in page.text and "外省电池回收点" not in page.text and "别家回收点" not in page.text
