@@ -219,3 +219,9 @@ class WriteConflict(StorageError):
     decided again on a fresh view (the ledger retries; this escapes only if every retry lost)."""
 
     status, code = 503, "write_conflict"
+
+
+class RateLimited(BattraceError):
+    """Too many requests from one client (public reports)."""
+
+    status, code = 429, "rate_limited"

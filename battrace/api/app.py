@@ -13,6 +13,8 @@ from battrace.api.metrics import CONTENT_TYPE, exposition
 from battrace.api.observe import ObserveMiddleware, configure_logging
 from battrace.api.routes import batteries, events, health, interop, supervision, telemetry
 from battrace.errors import StorageError
+from battrace.api.routes import cases as case_routes
+from battrace.api.routes import public_reports as report_routes
 from battrace.services.platform import Platform
 from battrace.storage.migrate import current_revision, head_revision
 from battrace.storage.replica import ping
@@ -34,6 +36,8 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
     errors.install(app)
     for module in (events, batteries, supervision, interop, health, telemetry):
         app.include_router(module.router, prefix=API_PREFIX)
+    for extra in (case_routes, report_routes):  # supervision that acts (issue 15)
+        app.include_router(extra.router, prefix=API_PREFIX)
 
     configure_logging(platform.settings)
     app.add_middleware(ObserveMiddleware)

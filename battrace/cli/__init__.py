@@ -48,7 +48,8 @@ def _register() -> None:
     from battrace.cli import code
 
     app.add_typer(code.app, name="code")
-    modules = ("ledger", "orgs", "health", "compliance", "server", "interop", "simulate", "telemetry", "demo")
+    modules = ("ledger", "orgs", "health", "compliance", "server", "interop", "simulate", "telemetry", "demo",
+               "supervision")
     for module_name in modules:
         try:
             module = __import__(f"battrace.cli.{module_name}", fromlist=["register"])

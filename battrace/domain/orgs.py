@@ -67,6 +67,8 @@ class Org:
     operated_for: str | None = None
     jurisdiction: str | None = None
     qualifications: tuple[Qualification, ...] = field(default=())
+    #: A regulator's department (``battrace.domain.departments``); None: ``industry``.
+    department: str | None = None
 
     def holds(self, kind: str, day: date) -> bool:
         """Whether the organisation holds a valid qualification of ``kind`` on ``day``."""
@@ -82,6 +84,7 @@ class Org:
             "operated_for": self.operated_for,
             "jurisdiction": self.jurisdiction,
             "qualifications": [q.as_dict() for q in self.qualifications],
+            **({"department": self.department} if self.department else {}),
         }
 
 
@@ -102,7 +105,7 @@ def parse_org(raw: Any) -> Org:
         raise InvalidOrg(f"an organisation must be a JSON object, got {type(raw).__name__}")
     known = {
         "credit_code", "name", "type", "region", "manufacturer_codes", "operated_for", "jurisdiction",
-        "qualifications",
+        "qualifications", "department",
     }
     extra = sorted(set(raw) - known)
     if extra:
@@ -143,6 +146,13 @@ def parse_org(raw: Any) -> Org:
         raise InvalidOrg(f"{credit}: jurisdiction must be a 6-digit region code", field="jurisdiction")
     if org_type == "regulator" and jurisdiction is None:
         raise InvalidOrg(f"{credit}: a regulator needs a jurisdiction (region code)", field="jurisdiction")
+    department = raw.get("department")
+    if department is not None:
+        from battrace.domain.departments import departments
+
+        if org_type != "regulator" or department not in departments():
+            raise InvalidOrg(f"{credit}: department must be one of {', '.join(departments())} (regulators only), "
+                             f"got {department!r}", field="department")
     quals_raw = raw.get("qualifications") or []
     if not isinstance(quals_raw, list):
         raise InvalidOrg(f"{credit}: qualifications must be a list", field="qualifications")
@@ -166,4 +176,5 @@ def parse_org(raw: Any) -> Org:
         operated_for=operated_for,
         jurisdiction=jurisdiction,
         qualifications=tuple(quals),
+        department=department,
     )

@@ -64,6 +64,7 @@ class ComplianceEngine:
         ops: dict[str, Timer | None] = {}
         enders: dict[str, Resolution] = {}
         sales: dict[tuple[str, str], Sales] = {}
+        sold: list[Accepted] = []
         for acc in accepted:
             facts = EventFacts(acc.seq, acc.event, acc.recorded_at, acc.decision, world.orgs, self.config,
                                makers, lambda maker, model: (maker, model) in filed)
@@ -80,10 +81,15 @@ class ComplianceEngine:
                 ops[key] = timer
             if acc.event.type == "vehicle.sold" and self.config.runs("R11"):
                 _count_sale(sales, acc)
+                sold.append(acc)
+            if acc.event.type == "product.delivered" and self.config.runs("R11"):
+                _count_delivery(world, sales, acc)
         # a wait that had raised a finding before this batch is over: its finding is resolved
         for timer in db.write_timers(conn, ops):
             r = enders[timer.key]
             resolved.append(Resolution(timer.finding_key, r.seq, r.event_id, r.at))
+        if sold:
+            _count_packs_sold(conn, world, sales, sold)
         db.insert_findings(conn, raised)
         db.resolve_findings(conn, resolved)
         db.add_sales(conn, sales.values())
@@ -101,6 +107,53 @@ def _count_sale(sales: dict[tuple[str, str], Sales], acc: Accepted) -> None:
         sales[key] = Sales(vehicle.maker, prov, 1, acc.seq, acc.event.event_id)
     else:
         sales[key] = Sales(prior.maker, prior.province, prior.vehicles + 1, prior.first_seq, prior.first_event_id)
+
+
+def _add_sale(sales: dict[tuple[str, str], Sales], producer: str | None, prov: str | None, acc: Accepted,
+              n: int = 1) -> None:
+    if producer is None or prov is None or n <= 0:
+        return
+    prior = sales.get((producer, prov))
+    if prior is None:
+        sales[(producer, prov)] = Sales(producer, prov, n, acc.seq, acc.event.event_id)
+    else:
+        sales[(producer, prov)] = Sales(producer, prov, prior.vehicles + n, prior.first_seq, prior.first_event_id)
+
+
+def _count_packs_sold(conn: Connection, world: BatchWorld, sales: dict[tuple[str, str], Sales],
+                      sold: list[Accepted]) -> None:
+    """R11 for battery makers: the packs of each sold vehicle count for their makers in its province
+    (the makers of packs not touched by the batch are read with one query per 500 packs)."""
+    wanted: dict[str, str | None] = {}
+    for acc in sold:
+        vehicle = acc.decision.vehicles.get(acc.event["vin"])
+        for code in vehicle.packs if vehicle else ():
+            entry = world.batteries.get(code)
+            wanted[code] = entry[0].maker if entry is not None else None
+    missing = [c for c, m in wanted.items() if m is None]
+    b = schema.batteries
+    for i in range(0, len(missing), 500):
+        wanted.update(conn.execute(select(b.c.code, b.c.maker).where(b.c.code.in_(missing[i : i + 500])))
+                      .tuples().all())
+    for acc in sold:
+        vehicle = acc.decision.vehicles.get(acc.event["vin"])
+        prov = province(vehicle.region if vehicle else None)
+        if vehicle is None or prov is None:
+            continue
+        makers: dict[str, int] = {}
+        for code in vehicle.packs:
+            maker = wanted.get(code)
+            if maker:
+                makers[maker] = makers.get(maker, 0) + 1
+        for maker, n in makers.items():
+            _add_sale(sales, maker, prov, acc, n)
+
+
+def _count_delivery(world: BatchWorld, sales: dict[tuple[str, str], Sales], acc: Accepted) -> None:
+    """R11 for re-use enterprises: a delivered product counts in the delivery's (or customer's) province."""
+    customer = world.orgs.get(str(acc.event.content.get("customer")))
+    region = acc.event.region or (customer.region if customer else None)
+    _add_sale(sales, acc.event.reporter, province(region), acc)
 
 
 def _vehicle_makers(conn: Connection, accepted: list[Accepted], world: BatchWorld) -> dict[str, str]:
@@ -179,7 +232,9 @@ def evaluate_as_of(store: Store, as_of: date, *, config: RulesConfig | None = No
                     db.mark_raised(conn, [t.key for t in timers])
     if cfg.runs("R11"):
         with store.writer() as conn:
-            notices = uncovered(db.load_sales(conn), store.load_orgs(conn), as_of)
+            from battrace.services.outlets import coverage
+
+            notices = uncovered(db.load_sales(conn), store.load_orgs(conn), as_of, coverage(store, conn))
             raised["R11"] = db.insert_findings(conn, notices)
             still = {f.dedupe_key for f in notices}
             covered = [k for k in db.open_keys(conn, "R11") if k not in still]

@@ -73,6 +73,9 @@ def prepare_demo(
                                             progress=stage("ingest", total))
             summary = {**summary, "ingest": report.as_dict()}
             _evaluate_as_of(platform, params, stage)
+            from battrace.services.simulate.supervision import populate  # issue 15: cases, outlets, reports
+
+            summary = {**summary, "supervision": populate(platform, seed=params.seed, end=params.end)}
             keys = _make_keys(platform, orgs, now)
         finally:
             platform.close()

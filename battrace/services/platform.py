@@ -38,6 +38,9 @@ class Platform:
         self._telemetry_lock = threading.Lock()
         if settings.rules:
             self.observers.append(ComplianceEngine(self.rules))
+            from battrace.services.webhooks import FindingNotifier
+
+            self.observers.append(FindingNotifier())  # webhooks for new findings (issue 15)
 
     @property
     def telemetry(self) -> TelemetryService:

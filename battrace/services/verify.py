@@ -402,11 +402,19 @@ def check_audit(ctx: Context) -> None:
         ctx.report.add(problem["kind"], problem["message"], table="audit_log", audit_id=problem["id"])
 
 
+def check_cases(ctx: Context) -> None:
+    """Supervision cases: each case's hash-chained steps (:func:`battrace.services.cases.check_case_chains`)."""
+    from battrace.services.cases import check_case_chains
+
+    check_case_chains(ctx.conn, ctx.report.add)
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("events", check_events),
     ("streams", check_streams),
     ("chains", check_chains),
     ("audit", check_audit),
+    ("cases", check_cases),
     ("anchor", check_anchor),
 ]
 

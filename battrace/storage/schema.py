@@ -357,3 +357,123 @@ retirement_counts = Table(
 
 #: The aggregates that :mod:`battrace.services.counts` keeps in step with the read models.
 AGGREGATES = ("battery_counts", "retirement_counts")
+
+
+# -- supervision: cases, notifications, public reports, outlets (migration 0008) -------------------
+
+#: A supervision case (``battrace.domain.cases``): the current state; its steps are the record.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org", String(18), nullable=False),
+    Column("region", String(6)),
+    Column("department", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("opened_by", String(18), nullable=False),
+    Column("opened_at", UTCTime, nullable=False),
+    Column("updated_at", UTCTime, nullable=False),
+    Column("closed_at", UTCTime),
+    Column("due_date", String(10)),
+    Column("report", String(24)),
+    Column("version", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+)
+Index("ix_cases_org", cases.c.org)
+Index("ix_cases_region_state", cases.c.region, cases.c.state)
+
+case_findings = Table(
+    "case_findings",
+    metadata,
+    Column("case_id", Integer, nullable=False),
+    Column("finding_id", Integer, nullable=False),
+    PrimaryKeyConstraint("case_id", "finding_id", name="pk_case_findings"),
+)
+Index("ix_case_findings_finding", case_findings.c.finding_id)
+
+#: The append-only, hash-chained steps of every case (the database refuses UPDATE and DELETE).
+case_steps = Table(
+    "case_steps",
+    metadata,
+    Column("case_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", UTCTime, nullable=False),
+    Column("actor", String(18), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("case_id", "version", name="pk_case_steps"),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org", String(18)),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", UTCTime, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+Index("ix_webhook_subscriptions_org", webhook_subscriptions.c.org)
+
+#: The durable outbox: one row per (subscription, message), written in the transaction of what it
+#: tells, delivered and retried with back-off by ``battrace.services.webhooks``.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", Integer, nullable=False),
+    Column("msg_id", String(80), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCTime, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCTime, nullable=False),
+    Column("last_attempt_at", UTCTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", UTCTime),
+    UniqueConstraint("subscription_id", "msg_id", name="uq_webhook_outbox_msg"),
+)
+Index("ix_webhook_outbox_due", webhook_outbox.c.status, webhook_outbox.c.next_attempt_at)
+
+public_reports = Table(
+    "public_reports",
+    metadata,
+    Column("receipt", String(24), primary_key=True),
+    Column("code", String(64), nullable=False),
+    Column("what", Text, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("contact", Text),
+    Column("client", String(64), nullable=False),
+    Column("created_at", UTCTime, nullable=False),
+    Column("updated_at", UTCTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("battery", String(24)),
+    Column("case_id", Integer),
+    Column("reason", Text),
+    Column("triaged_by", String(18)),
+)
+Index("ix_public_reports_client", public_reports.c.client, public_reports.c.created_at)
+Index("ix_public_reports_region_state", public_reports.c.region, public_reports.c.state)
+
+#: The collection outlets directory (public), which rule R11 also reads.
+outlets = Table(
+    "outlets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("operated_for", String(18), nullable=False),
+    Column("operator", String(18)),
+    Column("region", String(6), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("accepts", Text, nullable=False),
+    Column("created_at", UTCTime, nullable=False),
+)
+Index("ix_outlets_operated_for", outlets.c.operated_for)
+Index("ix_outlets_region", outlets.c.region)

@@ -29,11 +29,12 @@ from battrace.web import views
 from battrace.web.cache import VersionedCache
 from battrace.web.i18n import LANG_COOKIE, Translator, pick_lang
 from battrace.web.pages import auth, console, dashboard, public
+from battrace.web.pages import supervision as supervision_pages
 from battrace.web.session import Viewer
 from battrace.web.templating import STATIC, Frame, frame, render
 
 log = logging.getLogger("battrace.web")
-ROUTERS = (public.router, auth.router, dashboard.router, console.router)
+ROUTERS = (public.router, auth.router, dashboard.router, console.router, supervision_pages.router)
 NOT_HTML = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/static/")
 Handler = Callable[[Request, Any], Awaitable[Response]]
 AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]

@@ -626,3 +626,15 @@ def catalogue_gaps() -> list[str]:
     for kind, table in VOCABULARY.items():
         gaps += [f"{kind}:{k}" for k, pair in table.items() if len(pair) != len(LANGS) or not all(pair)]
     return gaps
+
+
+def _merge_supervision() -> None:
+    """Supervision's catalogue (issue 15) lives in its own module; merged here."""
+    from battrace.web import i18n_supervision as sup
+
+    MESSAGES.update(sup.MESSAGES)
+    VOCABULARY.update(sup.VOCABULARY)
+    VOCABULARY["error"].update(sup.ERRORS)
+
+
+_merge_supervision()

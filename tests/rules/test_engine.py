@@ -125,8 +125,9 @@ def test_list_findings_filters_by_subject_rule_state_and_region(sc: Scenario) ->
     by_org = list_findings(store, org=s.DISMANTLER)
     assert by_org and all(s.DISMANTLER in f["orgs"] for f in by_org)
     assert all(f["rule"] == "R04" for f in list_findings(store, rule="R04"))
-    beijing = list_findings(store, region_prefix="11")
-    assert [f["rule"] for f in beijing] == ["R11"]
+    beijing = list_findings(store, region_prefix="11")  # R11: the vehicle maker and the pack's battery maker
+    assert sorted((f["rule"], f["responsible"]) for f in beijing) == [("R11", s.BATTERY_MAKER),
+                                                                       ("R11", s.VEHICLE_MAKER)]
     page = list_findings(store, limit=2, offset=1)
     assert [f["id"] for f in page] == [f["id"] for f in list_findings(store)][1:3]
     assert count_findings(store, rule="R04") == len(list_findings(store, rule="R04"))
@@ -147,8 +148,9 @@ def test_findings_stats_count_per_rule_province_and_state(sc: Scenario) -> None:
     assert stats["total"] == total == stats["by_state"]["open"]
     assert sum(v["open"] for v in stats["by_rule"].values()) == total
     assert sum(v["open"] for v in stats["by_province"].values()) == total
-    assert stats["by_province"]["110000"]["open"] == 1
-    assert stats["by_rule"]["R11"] == {"open": 1, "resolved": 0}
+    assert stats["by_province"]["110000"]["open"] == 2  # R11: the vehicle maker and the pack's battery maker
+    assert stats["by_rule"]["R11"] == {"open": len(sc.findings("R11")), "resolved": 0}
+    assert {f["responsible"] for f in sc.findings("R11")} == {s.VEHICLE_MAKER, s.BATTERY_MAKER}
 
 
 def test_the_catalogue_lists_every_finding_rule_of_rules_md() -> None:

@@ -88,7 +88,7 @@ def test_r05_idle_finding_is_resolved_when_custody_progresses_and_a_new_wait_sta
     e = Events()
     _waste()(e)
     sc.ingest(e)
-    assert sc.as_of("2025-09-15")["raised"] == {"R05": 1}
+    assert sc.as_of("2025-09-15")["raised"] == {"R05": 1, "R11": 1}  # R11: no outlet of the battery maker
     later = Events(items=[])
     later.hand_over([s.PACK], s.REPAIR_SHOP, s.OUTLET, "2025-09-20")["event_id"] = "finally"
     sc.ingest(later)

@@ -104,6 +104,9 @@ def simulate(
         raise
     orgs_bytes = write_json(out_dir / "orgs.json", [o.as_dict() for o in world.orgs])
     findings = [f.as_dict() for f in injector.findings]
+    from battrace.services.simulate.coverage import expected_r11  # issue 15: R11 for every producer
+
+    findings += expected_r11(out_dir / "events.jsonl", world)
     findings_bytes = write_json(out_dir / "expected_findings.json", findings)
     sizes = {"orgs.json": orgs_bytes, "events.jsonl": events_bytes, "expected_findings.json": findings_bytes}
     summary = _summary(params, sim, world, findings, sink.count, sizes)

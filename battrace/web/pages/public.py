@@ -19,6 +19,7 @@ from battrace.services.orgs import list_orgs
 from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
 from battrace.web import views
+from battrace.web.pages.supervision import battery_extras
 from battrace.web.session import platform_of
 from battrace.web.templating import frame, redirect, render
 
@@ -70,6 +71,7 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
     context["verdict"] = views.verdict(fr.t, view)
     context["stages"] = views.stages(fr.t, view["state"], view["retired_ev_battery"])
     context["state"] = view["state"]
+    context["supervision"] = battery_extras(platform.store, passport, view["retired_ev_battery"])  # issue 15
     if tier == PUBLIC:
         context.update(identity=views.identity_rows(fr.t, view, full=False, orgs={}),
                        timeline=views.public_timeline(fr.t, view), lineage=None, health=None, findings=None,
