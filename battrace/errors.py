@@ -149,3 +149,9 @@ class LogTampered(BattraceError):
 
 class StorageError(BattraceError):
     status, code = 503, "storage_unavailable"
+
+
+class EmptyDatabase(NotFound):
+    """A read command pointed at a database that does not exist or holds no events (CLI)."""
+
+    code = "empty_database"

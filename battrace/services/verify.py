@@ -53,6 +53,8 @@ def verify(store: Store, progress: Callable[[int], None] | None = None) -> Verif
     report = VerifyReport()
     with store.reader() as conn:
         _verify_events(conn, report, progress)
+        if progress and report.events % 5000:
+            progress(report.events % 5000)
         _verify_streams(store, conn, report)
     return report
 
