@@ -613,3 +613,11 @@ def catalogue_gaps() -> list[str]:
     for kind, table in VOCABULARY.items():
         gaps += [f"{kind}:{k}" for k, pair in table.items() if len(pair) != len(LANGS) or not all(pair)]
     return gaps
+
+
+# -- issue 16 (what a newcomer trips over): kept in one block at the end so that merges stay easy --
+MESSAGES.update({
+    "lookup.nearest": ("多一位或少一位时最接近的有效编码：", "The nearest valid readings, one character away:"),
+    "lookup.on_record": ("平台有记录", "on record"),
+    "lookup.not_on_record": ("平台无记录", "not on record"),
+})

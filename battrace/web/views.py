@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from battrace.domain.codes import BatteryCode, find_code, parse_code
+from battrace.domain.codes import NEAR_LENGTHS, BatteryCode, find_code, nearest_codes, parse_code
 from battrace.domain.orgs import Org
 from battrace.errors import InvalidCode
 from battrace.web.i18n import VOCABULARY, Translator
@@ -24,6 +24,7 @@ _STAGE_OF_STATE = {
     "waste": 2, "remade": 3, "dismantled": 3, "recycled": 3,
 }
 _SEPARATORS = re.compile(r"[\s\-_./·]+")
+_ALNUM_RUN = re.compile(r"[0-9A-Z]+")
 
 # -- lookup -----------------------------------------------------------------------------------
 
@@ -36,6 +37,8 @@ class Lookup:
     code: str | None = None
     from_label: bool = False
     error: str | None = None
+    #: For a code one character too long or short: the valid readings one character away, likeliest first.
+    suggestions: tuple[str, ...] = ()
 
 
 def explain_invalid_code(t: Translator, context: Mapping[str, Any]) -> str:
@@ -74,6 +77,10 @@ def lookup(t: Translator, query: str) -> Lookup:
             return Lookup(query, parse_code(candidate).code)
         except InvalidCode as exc:
             first_error = first_error or exc
+    if _ALNUM_RUN.fullmatch(compact) and len(compact) in NEAR_LENGTHS:  # a mistyped code, not a label
+        readings = tuple(nearest_codes(compact, limit=None))
+        return Lookup(query, error=t("lookup.invalid", input=raw[:64], reason=t("code.length", n=len(compact))),
+                      suggestions=readings)
     for text in (upper, compact):
         found = find_code(text)
         if found is not None:

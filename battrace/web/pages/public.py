@@ -17,8 +17,10 @@ from battrace.services.access import audit, battery_tier
 from battrace.services.compliance import battery_findings
 from battrace.services.health import health_summary
 from battrace.services.interop import public_base_url
+from battrace.services.lookup import codes_on_record
 from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
+from battrace.storage.store import Store
 from battrace.web import views
 from battrace.web.session import platform_of
 from battrace.web.templating import frame, redirect, render
@@ -37,7 +39,19 @@ def index(request: Request, q: Annotated[str | None, Query(max_length=400)] = No
     if found.code is not None:
         suffix = "?found=label" if found.from_label else ""
         return redirect(fr, f"/b/{found.code}{suffix}")
-    return render(fr, "index.html", status_code=422, query=q, error=found.error)
+    return render(fr, "index.html", status_code=422, query=q, error=found.error,
+                  suggestions=_suggestions(platform_of(request).store, found.suggestions))
+
+
+#: How many readings of a mistyped code the lookup offers.
+SUGGESTIONS_SHOWN = 3
+
+
+def _suggestions(store: Store, readings: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The likeliest readings of a mistyped code, those on record first (marked), at most three."""
+    on_record = codes_on_record(store, readings)
+    ordered = [c for c in readings if c in on_record] + [c for c in readings if c not in on_record]
+    return [{"code": c, "on_record": c in on_record} for c in ordered[:SUGGESTIONS_SHOWN]]
 
 
 def _base_url(request: Request) -> str:
