@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from battrace import __version__
 from battrace.api import errors
+from battrace.api.docs import install_docs
 from battrace.api.routes import batteries, events, health, interop, supervision, telemetry
 from battrace.services.platform import Platform
 
@@ -22,8 +23,10 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
         description="Digital ID and lifecycle traceability for EV power batteries. Errors always use the body "
         "`{ok: false, error, code, status, context}`.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by battrace.api.docs from vendored assets (no CDN)
+        redoc_url=None,  # ReDoc would load from a CDN too
     )
+    install_docs(app)
     app.state.platform = platform
     errors.install(app)
     for module in (events, batteries, supervision, interop, health, telemetry):
