@@ -34,7 +34,7 @@ class CliState:
 def sqlite_path(url: str) -> Path | None:
     """The file of a ``sqlite:///`` URL (None for other databases and in-memory SQLite)."""
     parsed = make_url(url)
-    if not parsed.get_backend_name() == "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
 

@@ -59,7 +59,8 @@ def estimate(
         "optional soc_percent", examples=[[_ROW_EXAMPLE]])],
 ) -> list[dict[str, Any]]:
     """Per row `{row, status, soh, soh_low, soh_high, grade, outside, model, matched, coverage, notes}` (a
-    nominal 90 % interval; `soh` … `grade` are null unless `status` is `ok`). A bad row fails the request with `invalid_health_input`, naming the row and column."""
+    nominal 90 % interval; `soh` … `grade` are null unless `status` is `ok`). A bad row fails the request
+    with `invalid_health_input`, naming the row and column."""
     require_org(caller)
     return estimate_rows(rows)
 
