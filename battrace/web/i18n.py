@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from battrace.domain.codes import tables
+from battrace.domain.reasons import REASON_LABELS
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -651,4 +652,10 @@ MESSAGES.update({
     "console.last": ("末页", "Last"),
     "console.goto": ("跳至", "Go to page"),
     "console.no_match": ("没有符合条件的电池。", "No batteries match."),
+})
+VOCABULARY.setdefault("reason", {}).update(REASON_LABELS)
+VOCABULARY["error"].update({
+    "empty_database": ("数据库为空或不存在", "Empty or missing database"),
+    "usage": ("命令用法有误", "Usage error"),
+    "epcis_not_understood": ("无法理解的 EPCIS 文档", "EPCIS not understood"),
 })

@@ -14,6 +14,7 @@ from typing import Any
 
 from battrace.errors import BattraceError, Forbidden, InvalidEvent
 from battrace.interop.csv_io import read_events_csv_lines
+from battrace.web.error_text import error_text, json_message
 from battrace.web.i18n import Translator
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -44,7 +45,7 @@ def _json_items(t: Translator, text: str) -> list[tuple[int | None, Any]]:
         try:
             parsed = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise UploadError(t("upload.bad_json", line=exc.lineno, message=exc.msg)) from None
+            raise UploadError(t("upload.bad_json", line=exc.lineno, message=json_message(t, exc.msg))) from None
         return list(enumerate(parsed, 1)) if isinstance(parsed, list) else [(1, parsed)]
     items: list[tuple[int | None, Any]] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -53,7 +54,7 @@ def _json_items(t: Translator, text: str) -> list[tuple[int | None, Any]]:
         try:
             items.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
-            message = t("upload.bad_json", line=number, message=exc.msg)
+            message = t("upload.bad_json", line=number, message=json_message(t, exc.msg))
             items.append((number, InvalidEvent(message, line=number)))
     return items
 
@@ -62,7 +63,7 @@ def _csv_items(t: Translator, data: bytes) -> list[tuple[int | None, Any]]:
     try:
         return list(read_events_csv_lines(data, validate=False))
     except BattraceError as exc:
-        raise UploadError(t("upload.unreadable", message=exc.message)) from None
+        raise UploadError(t("upload.unreadable", message=error_text(t, exc.code, exc.message, exc.context))) from None
 
 
 def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[int | None, Any]]:

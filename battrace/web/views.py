@@ -205,7 +205,7 @@ def _details(t: Translator, e: Mapping[str, Any], orgs: Mapping[str, Org], code:
             out.append({"text": t("detail.installed", code=e["installed"]),
                         "href": _code_link(e["installed"], code)["href"]})
     if e.get("reason"):
-        text(t("detail.reason", reason=e["reason"]))
+        text(t("detail.reason", reason=t.vocab("reason", e["reason"])))
     if kind == "battery.tested":
         text(t("detail.soh", soh=fmt_percent(e.get("soh"))))
     if kind == "battery.remanufactured":
