@@ -659,3 +659,12 @@ VOCABULARY["error"].update({
     "usage": ("命令用法有误", "Usage error"),
     "epcis_not_understood": ("无法理解的 EPCIS 文档", "EPCIS not understood"),
 })
+MESSAGES.update({
+    "battery.stage.remade": ("再制造", "Re-made"),
+    "battery.stage.second_life": ("梯次使用", "Second life"),
+    "battery.section.glance": ("概况", "At a glance"),
+    "battery.custodian": ("当前持有方", "Custodian"),
+    "battery.open_findings": ("未整改问题", "Open findings"),
+    "battery.no_custodian": ("无（在用户车辆中或已结束）", "none (in a customer's vehicle, or finished)"),
+    "timeline.folded": ("展开其余 {n} 个事件", "Show the other {n} events"),
+})

@@ -157,10 +157,22 @@ def stage_index(state: str, retired: bool) -> int:
     return index
 
 
-def stages(t: Translator, state: str, retired: bool) -> list[dict[str, Any]]:
-    reached = stage_index(state, retired)
+#: A re-made product's own life: made from retired batteries, in its second use, returned, utilised.
+STAGES_REMADE = ("remade", "second_life", "retired", "utilised")
+_STAGE_OF_STATE_REMADE = {"produced": 0, "remade": 0, "installed": 1, "in_service": 1, "swap_stock": 1, "waste": 2,
+                          "dismantled": 3, "recycled": 3}
+
+
+def stages(t: Translator, state: str, retired: bool, remade_product: bool = False) -> list[dict[str, Any]]:
+    """The stage bar. A re-made product never was in a vehicle: its bar is its own second life (its
+    sources' retirement does not mark "装车使用" as done)."""
+    if remade_product:
+        reached = _STAGE_OF_STATE_REMADE.get(state, 0)
+        names: tuple[str, ...] = STAGES_REMADE
+    else:
+        reached, names = stage_index(state, retired), STAGES
     return [{"label": t(f"battery.stage.{name}"), "done": i <= reached, "current": i == reached}
-            for i, name in enumerate(STAGES)]
+            for i, name in enumerate(names)]
 
 
 def public_timeline(t: Translator, view: Mapping[str, Any]) -> list[TimelineEntry]:

@@ -16,7 +16,8 @@ from tests import story as s
 
 
 def run(cwd: Path, *args: str, interval: str = "5") -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[2]), "BATTRACE_PROGRESS_INTERVAL": interval}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[2]),
+           "BATTRACE_PROGRESS_INTERVAL": interval}
     return subprocess.run([sys.executable, "-m", "battrace", *args], capture_output=True, text=True, check=False,
                           cwd=cwd, env=env)
 

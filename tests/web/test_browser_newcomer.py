@@ -9,9 +9,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.web.test_browser import browser, page, shoot, sign_in  # noqa: F401 (fixtures)
+from tests.web import test_browser
+from tests.web.test_browser import shoot, sign_in
 from tests.web.world import World
 
+browser = test_browser.browser  # the fixtures of tests/web/test_browser.py
+page = test_browser.page
 pytestmark = pytest.mark.browser
 
 
@@ -92,3 +95,36 @@ def test_the_label_fits_inside_its_border_and_keeps_clear_of_the_qr_code(browser
             pg.locator("body > svg").screenshot(path=str(SCREENSHOTS / f"newcomer-label-{size}-{code}.png"))
     finally:
         context.close()
+
+
+def _busiest_pack_and_a_remade_product(world: World) -> tuple[str, str | None]:
+    from sqlalchemy import select
+
+    from battrace.storage import schema
+
+    b = schema.batteries
+    with world.platform.store.reader() as conn:
+        busiest = conn.execute(select(b.c.code).where(b.c.level == "P", b.c.remade.is_(False))
+                               .order_by(b.c.version.desc(), b.c.code).limit(1)).scalar_one()
+        remade = conn.execute(select(b.c.code).where(b.c.remade.is_(True)).order_by(b.c.code).limit(1)).scalar()
+    return busiest, remade
+
+
+def test_the_battery_page_puts_state_findings_and_custody_first_and_folds_long_timelines(
+        page: Any, big_world: World) -> None:
+    busiest, remade = _busiest_pack_and_a_remade_product(big_world)
+    sign_in(page, big_world.keys["national_regulator"], "/dashboard")
+    page.goto(f"/b/{busiest}")
+    order = page.evaluate("() => [...document.querySelectorAll('.col-main > section')].map(s => s.id)")
+    assert order.index("glance") < order.index("findings") < order.index("identity") < order.index("timeline")
+    entries = page.locator("#timeline li.tl-event, #timeline li[class^='tl-']").count()
+    if entries > 11:
+        fold = page.locator("#timeline-fold")
+        assert fold.count() == 1 and fold.get_attribute("open") is None
+        assert page.locator("#timeline-fold summary").is_visible()
+    shoot(page, "newcomer-battery-busiest")
+    if remade:
+        page.goto(f"/b/{remade}")
+        labels = page.locator(".stepper li").all_inner_texts()
+        assert "装车使用" not in " ".join(labels) and "梯次使用" in " ".join(labels)
+        shoot(page, "newcomer-battery-remade")

@@ -83,7 +83,7 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
                                "found_in_label": found == "label"}
     view = public_view(passport)
     context["verdict"] = views.verdict(fr.t, view)
-    context["stages"] = views.stages(fr.t, view["state"], view["retired_ev_battery"])
+    context["stages"] = views.stages(fr.t, view["state"], view["retired_ev_battery"], bool(view.get("remade_product")))
     context["state"] = view["state"]
     if tier == PUBLIC:
         context.update(identity=views.identity_rows(fr.t, view, full=False, orgs={}),
