@@ -128,3 +128,13 @@ def test_the_battery_page_puts_state_findings_and_custody_first_and_folds_long_t
         labels = page.locator(".stepper li").all_inner_texts()
         assert "装车使用" not in " ".join(labels) and "梯次使用" in " ".join(labels)
         shoot(page, "newcomer-battery-remade")
+
+
+def test_the_dashboard_keeps_party_names_to_two_lines_and_sankey_labels_apart(page: Any, big_world: World) -> None:
+    sign_in(page, big_world.keys["national_regulator"], "/dashboard")
+    page.wait_for_selector("#chart-flows[data-ready]")
+    names = page.locator("td.party .party-name")
+    heights = page.evaluate("""() => [...document.querySelectorAll('td.party .party-name')].map(e => {
+        const lh = parseFloat(getComputedStyle(e).lineHeight); return e.getBoundingClientRect().height / lh; })""")
+    assert names.count() == 0 or max(heights) <= 2.05, heights
+    shoot(page, "newcomer-dashboard")
