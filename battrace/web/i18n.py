@@ -668,3 +668,7 @@ MESSAGES.update({
     "battery.no_custodian": ("无（在用户车辆中或已结束）", "none (in a customer's vehicle, or finished)"),
     "timeline.folded": ("展开其余 {n} 个事件", "Show the other {n} events"),
 })
+MESSAGES.update({
+    "table.overdue_as_of": ("逾期天数计至 {at}（应报未报检查的日期）。",
+                            "Days overdue are counted to {at} (the date the missing reports were checked)."),
+})
