@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape
@@ -68,13 +68,19 @@ def _day(value: str | None, name: str, *, next_day: bool = False) -> datetime | 
     return datetime.combine(day + timedelta(days=1 if next_day else 0), time(), tzinfo=_CHINA)
 
 
+def _with_maker_codes(store: Store, conn: Any, org: str, f: HoldingsFilter) -> HoldingsFilter:
+    known = store.load_orgs(conn).get(org)
+    return replace(f, maker_codes=tuple(known.manufacturer_codes) if known else ())
+
+
 def search_holdings(store: Store, org: str, f: HoldingsFilter, *, limit: int = 50, offset: int = 0) -> HoldingsPage:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if offset < 0:
         raise ValidationError("offset must be >= 0", field="offset")
     with store.reader() as conn:
-        scopes = q.scope_counts(conn, org)
+        f = _with_maker_codes(store, conn, org, f)
+        scopes = q.scope_counts(conn, org, f.maker_codes)
         by_state, models = q.facets(conn, org, f)
         total = q.count(conn, org, f)
         rows = q.page(conn, org, f, limit, offset)
@@ -83,6 +89,7 @@ def search_holdings(store: Store, org: str, f: HoldingsFilter, *, limit: int = 5
 
 def export_rows(store: Store, org: str, f: HoldingsFilter, limit: int = EXPORT_LIMIT) -> Iterator[dict[str, Any]]:
     with store.reader() as conn:
+        f = _with_maker_codes(store, conn, org, f)
         for chunk in q.stream(conn, org, f, limit):
             yield from chunk
 

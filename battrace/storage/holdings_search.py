@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,6 +30,9 @@ _OUT_OF_HAND = ("in_service", "dismantled", "recycled")
 @dataclass(frozen=True)
 class HoldingsFilter:
     scope: str = "held"
+    #: The organisation's manufacturer codes (the first 3 characters of the codes it makes): "made"
+    #: reads the code ranges of the primary key rather than every battery's maker.
+    maker_codes: tuple[str, ...] = ()
     state: str | None = None
     level: str | None = None
     model: str | None = None
@@ -38,10 +41,13 @@ class HoldingsFilter:
     until: datetime | None = None  # last event before
 
 
-def _scope(org: str, scope: str) -> ColumnElement[bool]:
+def _scope(org: str, scope: str, maker_codes: tuple[str, ...] = ()) -> ColumnElement[bool]:
     b = schema.batteries
     if scope == "made":
-        return b.c.maker == org
+        if not maker_codes:  # an organisation without manufacturer codes makes nothing
+            return false()
+        ranges = [and_(b.c.code >= prefix, b.c.code < prefix + "~") for prefix in maker_codes]
+        return and_(or_(*ranges), b.c.maker == org)
     mine = and_(b.c.custodian == org, b.c.parent.is_(None))
     if scope == "in_use":
         return and_(mine, b.c.state == "in_service")
@@ -50,7 +56,7 @@ def _scope(org: str, scope: str) -> ColumnElement[bool]:
 
 def _filtered(org: str, f: HoldingsFilter, *columns: Any) -> Select[Any]:
     b, e = schema.batteries, schema.events
-    stmt = select(*columns).select_from(b).where(_scope(org, f.scope))
+    stmt = select(*columns).select_from(b).where(_scope(org, f.scope, f.maker_codes))
     if f.state:
         stmt = stmt.where(b.c.state == f.state)
     if f.level:
@@ -68,9 +74,9 @@ def _filtered(org: str, f: HoldingsFilter, *columns: Any) -> Select[Any]:
     return stmt
 
 
-def scope_counts(conn: Connection, org: str) -> dict[str, int]:
+def scope_counts(conn: Connection, org: str, maker_codes: tuple[str, ...] = ()) -> dict[str, int]:
     b = schema.batteries
-    return {s: int(conn.execute(select(func.count()).select_from(b).where(_scope(org, s))).scalar_one())
+    return {s: int(conn.execute(select(func.count()).select_from(b).where(_scope(org, s, maker_codes))).scalar_one())
             for s in SCOPES}
 
 
@@ -79,7 +85,8 @@ def facets(conn: Connection, org: str, f: HoldingsFilter) -> tuple[dict[str, int
     b = schema.batteries
     by_state_q = _filtered(org, HoldingsFilter(**{**f.__dict__, "state": None}), b.c.state, func.count())
     by_state = {s: int(n) for s, n in conn.execute(by_state_q.group_by(b.c.state))}
-    models_q = _filtered(org, HoldingsFilter(scope=f.scope), b.c.model).where(b.c.model.is_not(None)).distinct()
+    models_q = (_filtered(org, HoldingsFilter(scope=f.scope, maker_codes=f.maker_codes), b.c.model)
+                .where(b.c.model.is_not(None)).distinct())
     models = sorted(str(m) for (m,) in conn.execute(models_q.limit(200)))
     return by_state, models
 
@@ -102,13 +109,24 @@ def page(conn: Connection, org: str, f: HoldingsFilter, limit: int, offset: int)
     return rows
 
 
-def stream(conn: Connection, org: str, f: HoldingsFilter, limit: int, chunk: int = 2000
+def stream(conn: Connection, org: str, f: HoldingsFilter, limit: int, chunk: int = 5000
            ) -> Iterator[list[dict[str, Any]]]:
-    """All matching rows (at most ``limit``) in chunks, each with its last event (for exports)."""
-    for offset in range(0, limit, chunk):
-        rows = page(conn, org, f, min(chunk, limit - offset), offset)
-        if rows:
-            yield rows
+    """All matching rows (at most ``limit``) in code order, in chunks read by key (``code >`` the last
+    one, never an offset), each with its last event (for exports)."""
+    b = schema.batteries
+    after: str | None = None
+    sent = 0
+    while sent < limit:
+        stmt = _filtered(org, f, *_columns()).order_by(b.c.code).limit(min(chunk, limit - sent))
+        if after is not None:
+            stmt = stmt.where(b.c.code > after)
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        if not rows:
+            return
+        after = rows[-1]["code"]
+        sent += len(rows)
+        _add_last_events(conn, rows)
+        yield rows
         if len(rows) < chunk:
             return
 

@@ -215,7 +215,7 @@ _SUFFIX = {
 _MAKER_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 
 
-def _brand(org: Org, names: dict[str, tuple[str, ...]]) -> str:
+def _brand(org: Org, names: dict[str, tuple[str, str]]) -> str:
     """The two-character brand of a simulated company name (``山东省安达新能源汽车有限公司…`` → ``安达``)."""
     rest = org.name.removeprefix(names[org.region][0])
     for suffix in _SUFFIX.values():
