@@ -9,12 +9,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.web import test_browser
 from tests.web.test_browser import shoot, sign_in
 from tests.web.world import World
 
-browser = test_browser.browser  # the fixtures of tests/web/test_browser.py
-page = test_browser.page
 pytestmark = pytest.mark.browser
 
 
