@@ -225,3 +225,9 @@ class RateLimited(BattraceError):
     """Too many requests from one client (public reports)."""
 
     status, code = 429, "rate_limited"
+
+
+class EmptyDatabase(NotFound):
+    """A read command pointed at a database that does not exist or holds no events (CLI)."""
+
+    code = "empty_database"

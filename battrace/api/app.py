@@ -11,6 +11,7 @@ from battrace import __version__
 from battrace.api import errors
 from battrace.api.metrics import CONTENT_TYPE, exposition
 from battrace.api.observe import ObserveMiddleware, configure_logging
+from battrace.api.docs import install_docs
 from battrace.api.routes import batteries, events, health, interop, supervision, telemetry
 from battrace.errors import StorageError
 from battrace.api.routes import cases as case_routes
@@ -30,8 +31,10 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
         description="Digital ID and lifecycle traceability for EV power batteries. Errors always use the body "
         "`{ok: false, error, code, status, context}`.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by battrace.api.docs from vendored assets (no CDN)
+        redoc_url=None,  # ReDoc would load from a CDN too
     )
+    install_docs(app)
     app.state.platform = platform
     errors.install(app)
     for module in (events, batteries, supervision, interop, health, telemetry):

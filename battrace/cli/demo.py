@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 import time as _time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from battrace import clock
-from battrace.cli.output import console, err_console, print_table
+from battrace.cli.context import display_url
+from battrace.cli.output import console, print_table
+from battrace.cli.progress import progress
 from battrace.services.demo import prepare_demo
 
 
@@ -29,14 +28,7 @@ def demo_cmd(
 ) -> None:
     """Build (or reuse) the demo world and serve it on http://HOST:PORT/."""
     started = _time.perf_counter()
-    with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, disable=not sys.stderr.isatty()) as bar:
-
-        def stage(name: str, total: int | None) -> Callable[[int], None]:
-            task = bar.add_task(name, total=total)
-            err_console.print(f"· {name} ...") if not sys.stderr.isatty() else None
-            return lambda n: bar.advance(task, n)
-
+    with progress(announce=True) as stage:
         world = prepare_demo(data_dir, packs=packs, seed=seed, full_cells=full_cells, fresh=fresh, now=clock.now(),
                              on_stage=stage)
     elapsed = _time.perf_counter() - started
@@ -44,7 +36,7 @@ def demo_cmd(
     console.print(
         f"[bold]battrace demo[/bold] — {'reused' if world.reused else 'built'} in {elapsed:.0f} s: "
         f"{world.summary.get('events', '?')} events, accepted {ingest.get('accepted', '?')}, "
-        f"rejected {ingest.get('rejected', '?')}; database {world.database_url}"
+        f"rejected {ingest.get('rejected', '?')}; database {display_url(world.database_url)}"
     )
     base = f"http://{host}:{port}"
     print_table("demo keys (send as 'Authorization: Bearer KEY', or paste into the web console)",

@@ -37,69 +37,78 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-def read_pulse_tests(path: Path) -> list[PulseTest]:
-    """Parse a pulse-test CSV; an error names the row (1 = first data row) and the column."""
-    tests = []
+def read_pulse_rows(path: Path) -> list[PulseTest | InvalidHealthInput]:
+    """Parse a pulse-test CSV row by row: a test, or the error naming the row (1 = first data row) and
+    column. A bad row does not stop the others."""
+    out: list[PulseTest | InvalidHealthInput] = []
+    model = load_model()
     for n, row in enumerate(_read_csv(path), start=1):
         try:
-            tests.append(PulseTest.from_mapping(row))
+            test = PulseTest.from_mapping(row)
+            model.choose(test.chemistry, test.rated_capacity_ah)
+            out.append(test)
         except InvalidHealthInput as exc:
             column = exc.context.get("field")
-            raise InvalidHealthInput(
+            out.append(InvalidHealthInput(
                 f"{path.name} row {n}" + (f", column {column}" if column else "") + f": {exc.message}",
-                file=str(path),
-                row=n,
-                column=column,
-            ) from None
-    if not tests:
+                file=str(path), row=n, column=column,
+            ))
+    if not out:
         raise InvalidHealthInput(f"{path.name} has no data rows", file=str(path))
-    return tests
+    return out
+
+
+def estimate_file(path: Path) -> list[dict[str, Any]]:
+    """One result per data row: ``{row, status, soh, …, notes}``; a row that could not be read has
+    status ``invalid`` and its ``error``, and the other rows are still estimated."""
+    rows = read_pulse_rows(path)
+    tests = [(n, r) for n, r in enumerate(rows, start=1) if isinstance(r, PulseTest)]
+    estimates = dict(zip((n for n, _ in tests), estimate_many([t for _, t in tests], load_model()), strict=True))
+    out: list[dict[str, Any]] = []
+    for n, item in enumerate(rows, start=1):
+        if isinstance(item, InvalidHealthInput):
+            out.append({"row": n, "status": "invalid", "soh": None, "soh_low": None, "soh_high": None,
+                        "grade": None, "error": item.to_dict(), "notes": [item.message]})
+        else:
+            out.append({"row": n, **estimates[n].as_dict()})
+    return out
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
 
 
 @app.command("estimate")
 def estimate_cmd(
     file: Annotated[
-        Path, typer.Argument(help="CSV: chemistry, rated_capacity_ah, U1…U21, optional soc_percent.")
+        Path, typer.Argument(help="CSV: chemistry, rated_capacity_ah, U1…U21, optional soc_percent "
+                                  "(sample: docs/examples/pulse-tests.csv).")
     ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Estimate SOH (with a 90 % interval) for every pulse test in a CSV file."""
-    tests = read_pulse_tests(file)
-    model = load_model()
-    for n, t in enumerate(tests, start=1):
-        try:
-            model.choose(t.chemistry, t.rated_capacity_ah)
-        except InvalidHealthInput as exc:
-            raise InvalidHealthInput(
-                f"{file.name} row {n}, column chemistry: {exc.message}",
-                file=str(file),
-                row=n,
-                column="chemistry",
-            ) from None
-    results = estimate_many(tests, model)
-    rows: list[dict[str, Any]] = [{"row": n, **e.as_dict()} for n, e in enumerate(results, start=1)]
+    """Estimate SOH (with a 90 % interval) for every pulse test in a CSV file, row by row.
+
+    A row that cannot be read, or whose input lies outside the model's training data, gets no SOH
+    and says why; the other rows are still estimated. Exit status 1 when any row got no SOH."""
+    rows = estimate_file(file)
     if as_json:
         print_json(rows)
-        return
-    print_table(
-        "Pulse-test SOH estimates (90 % interval)",
-        ["row", "SOH", "low", "high", "grade", "model", "match"],
-        [
-            [
-                r["row"],
-                f"{r['soh']:.1%}",
-                f"{r['soh_low']:.1%}",
-                f"{r['soh_high']:.1%}",
-                r["grade"],
-                r["model"],
-                r["matched"],
-            ]
-            for r in rows
-        ],
-    )
-    for r in rows:
-        for note in r["notes"]:
-            console.print(f"[yellow]row {r['row']}: {note}[/yellow]")
+    else:
+        print_table(
+            "Pulse-test SOH estimates (90 % interval)",
+            ["row", "status", "SOH", "low", "high", "grade", "model", "match"],
+            [[r["row"], r["status"], _pct(r["soh"]), _pct(r["soh_low"]), _pct(r["soh_high"]), r["grade"] or "—",
+              r.get("model") or "—", r.get("matched") or "—"] for r in rows],
+        )
+        for r in rows:
+            for note in r["notes"]:
+                colour = "yellow" if r["status"] == "ok" else "red"
+                console.print(f"[{colour}]row {r['row']}: {note}[/{colour}]")
+        failed = sum(1 for r in rows if r["status"] != "ok")
+        console.print(f"{len(rows) - failed} of {len(rows)} rows estimated" + (f"; {failed} without an SOH" if failed
+                                                                                 else ""))
+    if any(r["status"] != "ok" for r in rows):
+        raise typer.Exit(1)
 
 
 def _policy(path: Path | None) -> GradingPolicy:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from battrace.cli.ledger import open_platform
+from battrace.cli.ledger import lookup, read_platform
 from battrace.cli.output import err_console
 from battrace.config import Settings
 from battrace.errors import ValidationError
@@ -72,8 +72,8 @@ def _require_base(base_url: str | None) -> str:
 @export.command("epcis")
 def export_epcis(ctx: typer.Context, code: CodeArg, out: OutOpt = None) -> None:
     """The battery's history as an EPCIS 2.0 document (JSON-LD), one EPCIS event per ledger event."""
-    platform = open_platform(ctx)
-    passport = get_passport(platform.store, code)
+    platform = read_platform(ctx)
+    passport = lookup(platform, lambda: get_passport(platform.store, code))
     _write(_json(interop.epcis_document(passport, created_at=platform.now())), out)
 
 
@@ -85,7 +85,8 @@ def export_passport(
     out: OutOpt = None,
 ) -> None:
     """The battery's passport as the EU Battery Pass aspects we can fill, or the native digital ID."""
-    passport = get_passport(open_platform(ctx).store, code)
+    platform = read_platform(ctx)
+    passport = lookup(platform, lambda: get_passport(platform.store, code))
     _write(_json(interop.passport_export(passport, fmt.value)), out)
 
 
@@ -100,7 +101,8 @@ def export_qr(
     """A QR code (PNG or SVG) of the battery's public page, {base}/b/{code}."""
     base = _require_base(base_url)
     chosen = fmt.value if fmt else ("svg" if out.suffix.lower() == ".svg" else "png")
-    get_passport(open_platform(ctx).store, code)  # only codes on record
+    platform = read_platform(ctx)
+    lookup(platform, lambda: get_passport(platform.store, code))  # only codes on record
     _write(interop.qr_code(code, base, chosen), out)
 
 
@@ -112,7 +114,8 @@ def export_label(
 ) -> None:
     """A printable label (SVG, 100 mm x 50 mm): code, maker, chemistry, ratings, QR code; public data only."""
     base = _require_base(base_url)
-    passport = get_passport(open_platform(ctx).store, code)
+    platform = read_platform(ctx)
+    passport = lookup(platform, lambda: get_passport(platform.store, code))
     _write(interop.label(passport, base), out)
 
 

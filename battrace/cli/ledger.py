@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from battrace.cli.context import state
+from battrace.cli.context import empty_database, state
 from battrace.cli.output import console, err_console, print_fields, print_json, print_table
+from battrace.cli.progress import progress
 from battrace.domain.events import parse_moment
 from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
-from battrace.errors import BattraceError, InvalidEvent
+from battrace.errors import BattraceError, InvalidEvent, NotFound
 from battrace.interop.jsonl import read_jsonl
 from battrace.services.passport import get_history, get_passport, get_vehicle
 from battrace.services.platform import Platform
@@ -22,17 +23,27 @@ from battrace.services.verify import verify
 
 #: An EPCIS document wraps each event in a few levels (document, body, event list, event).
 EPCIS_MAX_DEPTH = MAX_DEPTH + 8
+T = TypeVar("T")
 
 
 def open_platform(ctx: typer.Context) -> Platform:
     return Platform.open(state(ctx).database_url)
 
 
-def progress_bar(total: int, label: str) -> Progress:
-    return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console, disable=not sys.stderr.isatty(), transient=False,
-    )
+def read_platform(ctx: typer.Context) -> Platform:
+    """The platform for a read command: a missing SQLite file is an error instead of a new empty one."""
+    return Platform.open(state(ctx).existing_database_url())
+
+
+def lookup(platform: Platform, find: Callable[[], T]) -> T:
+    """Run a per-code lookup; "unknown" on a database with no events says the database is empty."""
+    try:
+        return find()
+    except NotFound:
+        with platform.store.reader() as conn:
+            if platform.store.max_seq(conn) == 0:
+                raise empty_database(platform.store.url) from None
+        raise
 
 
 def ingest_cmd(
@@ -55,11 +66,8 @@ def ingest_cmd(
     items = _read_items(file, fmt)
     with file.open(encoding="utf-8", errors="replace") as handle:
         total = sum(1 for line in handle if line.strip()) if fmt == "jsonl" else 0
-    with progress_bar(total, "ingest") as bar:
-        task = bar.add_task("ingest", total=total or None)
-        report = platform.ledger.ingest(
-            items, import_history=import_history, progress=lambda n: bar.advance(task, n)
-        )
+    with progress() as stage:
+        report = platform.ledger.ingest(items, import_history=import_history, progress=stage("ingest", total or None))
     if as_json:
         print_json(report.as_dict())
     else:
@@ -144,7 +152,8 @@ def passport_cmd(
     = "recorded",
 ) -> None:
     """Show a battery's digital ID."""
-    p = get_passport(open_platform(ctx).store, code, at=_time(at), by=by)
+    platform = read_platform(ctx)
+    p = lookup(platform, lambda: get_passport(platform.store, code, at=_time(at), by=by))
     if as_json:
         print_json(p)
         return
@@ -196,7 +205,8 @@ def history_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a battery's event history with hashes."""
-    history = get_history(open_platform(ctx).store, code)
+    platform = read_platform(ctx)
+    history = lookup(platform, lambda: get_history(platform.store, code))
     if as_json:
         print_json(history)
     else:
@@ -209,7 +219,8 @@ def vehicle_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a vehicle's record: bound packs, swap model, sold, scrapped."""
-    v = get_vehicle(open_platform(ctx).store, vin)
+    platform = read_platform(ctx)
+    v = lookup(platform, lambda: get_vehicle(platform.store, vin))
     if as_json:
         print_json(v)
         return
@@ -240,7 +251,11 @@ def verify_cmd(
         from battrace.services.anchor import load_public_key, read_anchor
 
         payload, trusted = read_anchor(anchor, load_public_key(public_key) if public_key else None)
-    report = verify(open_platform(ctx).store, anchor=payload)
+    platform = read_platform(ctx)
+    with progress() as stage:
+        with platform.store.reader() as conn:
+            total = platform.store.max_seq(conn)
+        report = verify(platform.store, progress=stage("verify events", total or None), anchor=payload)
     if as_json:
         print_json(report.as_dict() | ({"anchor_key_trusted": trusted} if anchor else {}))
     elif report.ok:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from battrace import clock
-from battrace.cli.ledger import open_platform
+from battrace.cli.ledger import open_platform, read_platform
 from battrace.cli.output import console, print_json, print_table
 from battrace.domain.orgs import InvalidOrg
 from battrace.services.orgs import import_orgs, list_orgs
@@ -38,7 +38,7 @@ def import_cmd(
 @app.command("list")
 def list_cmd(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List registered organisations."""
-    orgs = list_orgs(open_platform(ctx).store)
+    orgs = list_orgs(read_platform(ctx).store)
     if as_json:
         print_json([o.as_dict() for o in orgs])
         return

@@ -149,7 +149,13 @@ def parse_code(code: str, *, reference_year: int | None = None) -> BatteryCode:
         d = 7
         trace = None
     else:
-        raise _fail(code, None, f"length {n}, expected 24 (or 17 for a re-made product)")
+        err = _fail(code, None, f"length {n}, expected 24 (or 17 for a re-made product)")
+        nearest = nearest_codes(code) if _ALNUM.issuperset(code) else []
+        if nearest:
+            err.context["nearest"] = nearest
+            err.message += f"; nearest valid reading{'s' if len(nearest) > 1 else ''}: {', '.join(nearest)}"
+            err.args = (err.message,)
+        raise err
     t = tables()
     if not _ALNUM.issuperset(code):
         for i, ch in enumerate(code, 1):
@@ -250,3 +256,39 @@ def find_code(label: str) -> BatteryCode | None:
             except InvalidCode:
                 continue
     return None
+
+
+#: How far from a valid length a mistyped code may be for :func:`nearest_codes` to suggest readings.
+NEAR_LENGTHS = {FULL_LENGTH - 1: FULL_LENGTH, FULL_LENGTH + 1: FULL_LENGTH,
+                 REMADE_LENGTH - 1: REMADE_LENGTH, REMADE_LENGTH + 1: REMADE_LENGTH}
+
+
+def nearest_codes(text: str, limit: int | None = 3) -> list[str]:
+    """Valid codes one character away from a code of the wrong length (one too many: drop one; one
+    too few: insert one), likeliest first, at most ``limit``; empty when the length is not off by one.
+
+    Likeliest: a key struck twice (drop one of a doubled character) or a doubled key missed (insert
+    a neighbour's copy), then a stray first or last character, then any other position."""
+    target = NEAR_LENGTHS.get(len(text))
+    if target is None or not _ALNUM.issuperset(text):
+        return []
+    ranked: list[tuple[int, int, str]] = []
+    if len(text) > target:
+        for i in range(len(text)):
+            doubled = (i > 0 and text[i - 1] == text[i]) or (i + 1 < len(text) and text[i + 1] == text[i])
+            edge = i in (0, len(text) - 1)
+            ranked.append((0 if doubled else 1 if edge else 2, i, text[:i] + text[i + 1:]))
+    else:
+        for i in range(len(text) + 1):
+            for ch in sorted(_ALNUM):
+                doubled = (i > 0 and text[i - 1] == ch) or (i < len(text) and text[i] == ch)
+                edge = i in (0, len(text))
+                ranked.append((0 if doubled else 1 if edge else 2, i, text[:i] + ch + text[i:]))
+    found: list[str] = []
+    for _rank, _i, candidate in sorted(ranked):
+        if candidate in found or not is_valid_code(candidate):
+            continue
+        found.append(candidate)
+        if limit is not None and len(found) >= limit:
+            break
+    return found

@@ -51,6 +51,12 @@ MODEL_FORMAT = "battrace.health_model/1"
 # Voltages outside this band are not a lithium-ion cell's pulse test (typing error, mV, pack V).
 MIN_VOLTS, MAX_VOLTS = 0.5, 5.0
 EXACT_CAPACITY_TOLERANCE = 0.10
+#: An input is inside the model's domain when every feature lies within the training data's range
+#: widened by this share of the range on each side; otherwise no SOH is given (status outside_domain).
+DOMAIN_MARGIN = 0.10
+#: A point estimate outside this band is not a state of health a cell can have; it is withheld
+#: (status implausible) instead of printed.
+PLAUSIBLE_SOH = (0.0, 1.05)
 
 # SOH grade bands on the point estimate: (lower bound inclusive, grade).
 GRADES: tuple[tuple[float, str], ...] = ((0.80, "A"), (0.70, "B"), (0.60, "C"), (0.0, "D"))
@@ -182,6 +188,33 @@ class SubModel:
     u1_range: tuple[float, float]
     with_soc: Variant
     without_soc: Variant
+    #: Per-feature (low, high) of the training inputs, for the variants with and without SOC.
+    soc_bounds: tuple[FloatArray, FloatArray] | None = None
+    no_soc_bounds: tuple[FloatArray, FloatArray] | None = None
+
+    def outside_domain(self, features: FloatArray, with_soc: bool) -> list[str]:
+        """Names of the features of one input outside the training range (widened by DOMAIN_MARGIN)."""
+        bounds = self.soc_bounds if with_soc else self.no_soc_bounds
+        if bounds is None:
+            return []
+        low, high = bounds
+        span = high - low
+        lo, hi = low - DOMAIN_MARGIN * span, high + DOMAIN_MARGIN * span
+        names = feature_names(with_soc)
+        return [f"{names[i]} = {features[i]:.4g} (training {low[i]:.4g}…{high[i]:.4g})"
+                for i in range(len(names)) if not lo[i] - 1e-9 <= features[i] <= hi[i] + 1e-9]
+
+
+def feature_names(with_soc: bool) -> list[str]:
+    """Readable names of the :func:`pulse_features` columns."""
+    names = list(VOLTAGE_COLUMNS) + [f"U{k}-U1" for k in range(2, N_VOLTAGES + 1)]
+    if with_soc:
+        names += ["soc"] + [f"soc*(U{k}-U1)" for k in range(2, N_VOLTAGES + 1)] + ["soc^2"]
+    return names
+
+
+def _bounds(features: FloatArray) -> tuple[FloatArray, FloatArray]:
+    return features.min(axis=0), features.max(axis=0)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -243,6 +276,7 @@ def model_from_dict(doc: Mapping[str, Any]) -> HealthModel:
     for s in doc["submodels"]:
         inputs = np.asarray(s["inputs"], dtype=np.float64)  # n × 22: U1…U21, soc
         volts, soc = inputs[:, :N_VOLTAGES], inputs[:, N_VOLTAGES]
+        with_soc_x, without_soc_x = pulse_features(volts, soc), pulse_features(volts, None)
         subs.append(
             SubModel(
                 name=s["name"],
@@ -250,8 +284,10 @@ def model_from_dict(doc: Mapping[str, Any]) -> HealthModel:
                 rated_capacity_ah=float(s["rated_capacity_ah"]),
                 soc_range=(float(soc.min()), float(soc.max())),
                 u1_range=(float(volts[:, 0].min()), float(volts[:, 0].max())),
-                with_soc=_variant(s["variants"]["soc"], pulse_features(volts, soc)),
-                without_soc=_variant(s["variants"]["no_soc"], pulse_features(volts, None)),
+                with_soc=_variant(s["variants"]["soc"], with_soc_x),
+                without_soc=_variant(s["variants"]["no_soc"], without_soc_x),
+                soc_bounds=_bounds(with_soc_x),
+                no_soc_bounds=_bounds(without_soc_x),
             )
         )
     provenance = {k: v for k, v in doc.items() if k not in ("submodels",)}
@@ -342,13 +378,24 @@ class HealthEstimate:
     matched: str  # "exact" or "nearest"
     coverage: float  # nominal coverage of [soh_low, soh_high]
     notes: tuple[str, ...] = field(default=())
+    #: ``ok``; ``outside_domain`` (some feature outside the training range: see ``outside``) or
+    #: ``implausible`` (the point estimate is not a possible SOH): then no SOH is reported.
+    status: str = "ok"
+    outside: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
 
     def as_dict(self) -> dict[str, Any]:
+        shown = self.ok
         return {
-            "soh": round(self.soh, 4),
-            "soh_low": round(self.soh_low, 4),
-            "soh_high": round(self.soh_high, 4),
-            "grade": self.grade,
+            "status": self.status,
+            "soh": round(self.soh, 4) if shown else None,
+            "soh_low": round(self.soh_low, 4) if shown else None,
+            "soh_high": round(self.soh_high, 4) if shown else None,
+            "grade": self.grade if shown else None,
+            "outside": list(self.outside),
             "model": self.model,
             "matched": self.matched,
             "coverage": self.coverage,
@@ -379,9 +426,11 @@ def estimate_many(tests: Iterable[PulseTest], model: HealthModel | None = None) 
         volts = np.array([items[i].voltages for i in idx], dtype=np.float64)
         soc = np.array([items[i].soc_percent for i in idx], dtype=np.float64) if has_soc else None
         variant = sub.with_soc if has_soc else sub.without_soc
-        preds = variant.regressor.predict(pulse_features(volts, soc))
+        features = pulse_features(volts, soc)
+        preds = variant.regressor.predict(features)
         for j, i in enumerate(idx):
-            out[i] = _estimate(items[i], sub, chosen[i][1], variant, float(preds[j]), model.coverage)
+            outside = sub.outside_domain(features[j], has_soc)
+            out[i] = _estimate(items[i], sub, chosen[i][1], variant, float(preds[j]), model.coverage, outside)
     return [e for e in out if e is not None]
 
 
@@ -391,9 +440,19 @@ def estimate_soh(test: PulseTest, model: HealthModel | None = None) -> HealthEst
 
 
 def _estimate(
-    test: PulseTest, sub: SubModel, matched: str, variant: Variant, pred: float, coverage: float
+    test: PulseTest, sub: SubModel, matched: str, variant: Variant, pred: float, coverage: float,
+    outside: Sequence[str] = (),
 ) -> HealthEstimate:
     notes: list[str] = []
+    status = "ok"
+    if outside:
+        status = "outside_domain"
+        notes.append(f"{len(outside)} input feature(s) outside the {sub.name} training data, no SOH given: "
+                     + "; ".join(outside[:3]) + (" …" if len(outside) > 3 else ""))
+    elif not PLAUSIBLE_SOH[0] <= pred <= PLAUSIBLE_SOH[1]:
+        status = "implausible"
+        notes.append(f"the model's output {pred:.1%} is not a possible SOH "
+                     f"({PLAUSIBLE_SOH[0]:.0%}–{PLAUSIBLE_SOH[1]:.0%}); no SOH given")
     if matched == "nearest":
         notes.append(
             f"no {sub.chemistry} model at {test.rated_capacity_ah:g} Ah; used the nearest rated capacity "
@@ -421,4 +480,6 @@ def _estimate(
         matched=matched,
         coverage=coverage,
         notes=tuple(notes),
+        status=status,
+        outside=tuple(outside),
     )

@@ -76,7 +76,8 @@ def parse_pulse_rows(rows: Sequence[Any]) -> list[PulseTest]:
 
 
 def estimate_rows(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Per row: ``{row, soh, soh_low, soh_high, grade, model, matched, coverage, notes}``."""
+    """Per row: ``{row, status, soh, soh_low, soh_high, grade, outside, model, matched, coverage, notes}``;
+    ``soh`` … ``grade`` are null unless ``status`` is ``ok`` (docs/health.md, "Outside the model's domain")."""
     estimates = estimate_many(parse_pulse_rows(rows))
     return [{"row": n, **e.as_dict()} for n, e in enumerate(estimates, start=1)]
 
@@ -310,6 +311,9 @@ def assess(
         except InvalidHealthInput as exc:
             raise InvalidHealthInput(f"pulse: {exc.message}", **exc.context) from None
         estimate = estimate_many([test])[0]
+        if not estimate.ok:  # outside the model's domain, or not a possible SOH: nothing is recorded
+            raise InvalidHealthInput(f"pulse: {'; '.join(estimate.notes)}", field="pulse", status=estimate.status,
+                                     outside=list(estimate.outside))
         # Decide on the figures as recorded (rounded), so the digital ID derives the same decision later.
         value_soh, soh_low = round(estimate.soh, 4), round(estimate.soh_low, 4)
         features: dict[str, Any] = {

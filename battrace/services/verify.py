@@ -103,6 +103,8 @@ def verify(store: Store, progress: Callable[[int], None] | None = None, *,
                 continue
             report.checks.append(name)
             check(ctx)
+            if name == "events" and progress and report.events % 5000:
+                progress(report.events % 5000)  # the remainder, so that a bar ends full
     return report
 
 

@@ -27,6 +27,7 @@ from battrace.domain.access import Caller
 from battrace.errors import BattraceError
 from battrace.web import views
 from battrace.web.cache import VersionedCache
+from battrace.web.error_text import error_text
 from battrace.web.i18n import LANG_COOKIE, Translator, pick_lang
 from battrace.web.pages import auth, console, dashboard, public
 from battrace.web.pages import supervision as supervision_pages
@@ -100,6 +101,8 @@ def error_page(request: Request, exc: Exception) -> Response:
         if code == "invalid_code":
             message = t("lookup.invalid", input=str(exc.context.get("input", ""))[:64],
                         reason=views.explain_invalid_code(t, exc.context))
+        else:
+            message = error_text(t, code, exc.message, exc.context)
         context["detail"] = exc.message if message != exc.message else None
     elif isinstance(exc, StarletteHTTPException):
         status = exc.status_code

@@ -100,10 +100,13 @@ def flows(t: Translator, items: list[Flow]) -> dict[str, Any]:
         "tooltip": {"trigger": "item", "triggerOn": "mousemove", "confine": True},
         "series": [{
             "type": "sankey", "name": t("chart.flows"), "data": nodes, "links": links,
-            "left": 120, "right": 120, "top": 12, "bottom": 12, "nodeWidth": 14, "nodeGap": 6,
+            "left": 120, "right": 120, "top": 12, "bottom": 12, "nodeWidth": 14, "nodeGap": 10,
             "layoutIterations": 32, "draggable": False, "emphasis": {"focus": "adjacency"},
             "lineStyle": {"color": "source", "opacity": 0.3, "curveness": 0.5},
             "label": {"fontSize": 11, "color": "#1e293b"},
+            # small provinces' labels would sit on top of each other: hide a label that overlaps (the
+            # tooltip still names the province)
+            "labelLayout": {"hideOverlap": True},
         }],
     }
 

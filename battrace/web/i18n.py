@@ -22,6 +22,8 @@ from typing import Any
 from battrace.domain.codes import tables
 from battrace.domain.rules.registry import all_rules
 
+from battrace.domain.reasons import REASON_LABELS
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 LANG_COOKIE = "bt_lang"
@@ -638,3 +640,60 @@ def _merge_supervision() -> None:
 
 
 _merge_supervision()
+
+# -- issue 16 (what a newcomer trips over): kept in one block at the end so that merges stay easy --
+MESSAGES.update({
+    "lookup.nearest": ("多一位或少一位时最接近的有效编码：", "The nearest valid readings, one character away:"),
+    "lookup.on_record": ("平台有记录", "on record"),
+    "lookup.not_on_record": ("平台无记录", "not on record"),
+})
+MESSAGES.update({
+    "console.regulator_note": ("监管部门在此查看本单位信息；事件由企业上报，监管工作请使用监管看板。",
+                               "Regulators do not report events here (companies do); supervise from the dashboard."),
+    "console.regulator_upload": ("监管部门不能上报事件。", "Regulators cannot report events."),
+    "console.holdings": ("电池", "Batteries"),
+    "console.scope.held": ("实物在库", "Physically held"),
+    "console.scope.in_use": ("在用车辆中（我方负责）", "In customers' vehicles (our responsibility)"),
+    "console.scope.made": ("我方生产", "Made by us"),
+    "console.scope_help.held": ("本单位实际持有的电池：库存、换电站库存、废旧电池、未售车辆中的电池包和再制造产品（不含已装入电池包的模块和单体）。",
+                                "What we physically have: stock, swap stock, waste, packs in unsold vehicles and "
+                                "re-made products (not the modules and cells inside our packs)."),
+    "console.scope_help.in_use": ("已随车辆交付用户、仍由本单位负责的电池包。",
+                                  "Packs in vehicles delivered to customers that we are still responsible for."),
+    "console.scope_help.made": ("编码中生产企业为本单位的全部电池（各层级，无论现在在哪里）。",
+                                "Every battery we made (every level, wherever it is now)."),
+    "console.search": ("编码", "Code"),
+    "console.search_hint": ("编码的一部分", "part of the code"),
+    "console.any": ("全部", "any"),
+    "console.since": ("最近事件自", "Last event from"),
+    "console.until": ("至", "to"),
+    "console.filter": ("筛选", "Filter"),
+    "console.clear": ("清除", "Clear"),
+    "console.matching": ("共 {n} 块", "{n} batteries"),
+    "console.export_csv": ("导出 CSV", "Export CSV"),
+    "console.export_xlsx": ("导出 Excel", "Export Excel"),
+    "console.vehicle": ("车辆", "Vehicle"),
+    "console.first": ("首页", "First"),
+    "console.last": ("末页", "Last"),
+    "console.goto": ("跳至", "Go to page"),
+    "console.no_match": ("没有符合条件的电池。", "No batteries match."),
+})
+VOCABULARY.setdefault("reason", {}).update(REASON_LABELS)
+VOCABULARY["error"].update({
+    "empty_database": ("数据库为空或不存在", "Empty or missing database"),
+    "usage": ("命令用法有误", "Usage error"),
+    "epcis_not_understood": ("无法理解的 EPCIS 文档", "EPCIS not understood"),
+})
+MESSAGES.update({
+    "battery.stage.remade": ("再制造", "Re-made"),
+    "battery.stage.second_life": ("梯次使用", "Second life"),
+    "battery.section.glance": ("概况", "At a glance"),
+    "battery.custodian": ("当前持有方", "Custodian"),
+    "battery.open_findings": ("未整改问题", "Open findings"),
+    "battery.no_custodian": ("无（在用户车辆中或已结束）", "none (in a customer's vehicle, or finished)"),
+    "timeline.folded": ("展开其余 {n} 个事件", "Show the other {n} events"),
+})
+MESSAGES.update({
+    "table.overdue_as_of": ("逾期天数计至 {at}（应报未报检查的日期）。",
+                            "Days overdue are counted to {at} (the date the missing reports were checked)."),
+})

@@ -88,6 +88,9 @@ def environment() -> Environment:
     )
     env.filters.update(time=fmt_time, number=fmt_number, percent=fmt_percent, tojson_script=to_json)
     env.globals.update(version=__version__)
+    from battrace.web.error_text import error_text  # messages in the page's language (issue 16)
+
+    env.globals.update(error_text=error_text)
     return env
 
 

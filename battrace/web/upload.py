@@ -16,6 +16,7 @@ from battrace.errors import BattraceError, InvalidEvent
 from battrace.interop.csv_io import read_events_csv_lines
 from battrace.interop.jsonl import decode_document, decode_lines, split_lines
 from battrace.services.stamping import stamp_reporter
+from battrace.web.error_text import error_text, json_message
 from battrace.web.i18n import Translator
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -45,11 +46,13 @@ def _json_items(t: Translator, data: bytes, text: str) -> list[tuple[int | None,
         try:
             return list(decode_document(data))
         except BattraceError as exc:
-            raise UploadError(t("upload.unreadable", message=exc.message)) from None
+            message = error_text(t, exc.code, exc.message, exc.context)
+            raise UploadError(t("upload.unreadable", message=message)) from None
     items: list[tuple[int | None, Any]] = []
     for number, raw in decode_lines(split_lines(data)):
         if isinstance(raw, BattraceError) and "json_error" in raw.context:  # in the page's language
-            raw = InvalidEvent(t("upload.bad_json", line=number, message=raw.context["json_error"]), line=number)
+            message = json_message(t, raw.context["json_error"])
+            raw = InvalidEvent(t("upload.bad_json", line=number, message=message), line=number)
         items.append((number, raw))
     return items
 
@@ -58,7 +61,7 @@ def _csv_items(t: Translator, data: bytes) -> list[tuple[int | None, Any]]:
     try:
         return list(read_events_csv_lines(data, validate=False))
     except BattraceError as exc:
-        raise UploadError(t("upload.unreadable", message=exc.message)) from None
+        raise UploadError(t("upload.unreadable", message=error_text(t, exc.code, exc.message, exc.context))) from None
 
 
 def read_upload(t: Translator, name: str, data: bytes, org: str) -> list[tuple[int | None, Any]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from battrace.domain.codes import BatteryCode, find_code, parse_code
+from battrace.domain.codes import NEAR_LENGTHS, BatteryCode, find_code, nearest_codes, parse_code
 from battrace.domain.orgs import Org
 from battrace.errors import InvalidCode
 from battrace.web.i18n import VOCABULARY, Translator
@@ -24,6 +24,7 @@ _STAGE_OF_STATE = {
     "waste": 2, "remade": 3, "dismantled": 3, "recycled": 3,
 }
 _SEPARATORS = re.compile(r"[\s\-_./·]+")
+_ALNUM_RUN = re.compile(r"[0-9A-Z]+")
 
 # -- lookup -----------------------------------------------------------------------------------
 
@@ -36,6 +37,8 @@ class Lookup:
     code: str | None = None
     from_label: bool = False
     error: str | None = None
+    #: For a code one character too long or short: the valid readings one character away, likeliest first.
+    suggestions: tuple[str, ...] = ()
 
 
 def explain_invalid_code(t: Translator, context: Mapping[str, Any]) -> str:
@@ -74,6 +77,10 @@ def lookup(t: Translator, query: str) -> Lookup:
             return Lookup(query, parse_code(candidate).code)
         except InvalidCode as exc:
             first_error = first_error or exc
+    if _ALNUM_RUN.fullmatch(compact) and len(compact) in NEAR_LENGTHS:  # a mistyped code, not a label
+        readings = tuple(nearest_codes(compact, limit=None))
+        return Lookup(query, error=t("lookup.invalid", input=raw[:64], reason=t("code.length", n=len(compact))),
+                      suggestions=readings)
     for text in (upper, compact):
         found = find_code(text)
         if found is not None:
@@ -150,10 +157,22 @@ def stage_index(state: str, retired: bool) -> int:
     return index
 
 
-def stages(t: Translator, state: str, retired: bool) -> list[dict[str, Any]]:
-    reached = stage_index(state, retired)
+#: A re-made product's own life: made from retired batteries, in its second use, returned, utilised.
+STAGES_REMADE = ("remade", "second_life", "retired", "utilised")
+_STAGE_OF_STATE_REMADE = {"produced": 0, "remade": 0, "installed": 1, "in_service": 1, "swap_stock": 1, "waste": 2,
+                          "dismantled": 3, "recycled": 3}
+
+
+def stages(t: Translator, state: str, retired: bool, remade_product: bool = False) -> list[dict[str, Any]]:
+    """The stage bar. A re-made product never was in a vehicle: its bar is its own second life (its
+    sources' retirement does not mark "装车使用" as done)."""
+    if remade_product:
+        reached = _STAGE_OF_STATE_REMADE.get(state, 0)
+        names: tuple[str, ...] = STAGES_REMADE
+    else:
+        reached, names = stage_index(state, retired), STAGES
     return [{"label": t(f"battery.stage.{name}"), "done": i <= reached, "current": i == reached}
-            for i, name in enumerate(STAGES)]
+            for i, name in enumerate(names)]
 
 
 def public_timeline(t: Translator, view: Mapping[str, Any]) -> list[TimelineEntry]:
@@ -204,7 +223,7 @@ def _details(t: Translator, e: Mapping[str, Any], orgs: Mapping[str, Org], code:
             out.append({"text": t("detail.installed", code=e["installed"]),
                         "href": _code_link(e["installed"], code)["href"]})
     if e.get("reason"):
-        text(t("detail.reason", reason=e["reason"]))
+        text(t("detail.reason", reason=t.vocab("reason", e["reason"])))
     if kind == "battery.tested":
         text(t("detail.soh", soh=fmt_percent(e.get("soh"))))
     if kind == "battery.remanufactured":

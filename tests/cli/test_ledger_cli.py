@@ -61,7 +61,8 @@ def test_story_through_the_cli(tmp_path: Path) -> None:
 def test_unknown_battery_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = run(tmp_path / "b.db", "passport", s.PACK)
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("error [unknown_battery]")
+    # a database that does not exist is named, not created (issue 16; tests/cli/test_newcomer_cli.py)
+    assert result.stderr.strip().startswith("error [empty_database]")
 
 
 def test_code_parse_json_and_exit_status(tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ def test_label_is_well_formed_svg_with_the_facts_escaped() -> None:
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
     assert "".join(texts[:2]) == CODE
     assert "示例电池 & Co. <Ltd>" in texts
-    assert "NCM pack" in texts
+    assert "NCM 三元材料 · 电池包 pack" in texts  # bilingual values (issue 16)
     assert "150 Ah / 52.6 kWh / 350.4 V" in texts
     assert public_url(CODE, BASE) in texts
     assert root.get("width") == "100mm" and root.get("height") == "50mm"
@@ -124,6 +124,6 @@ def test_label_can_carry_the_digital_link_instead() -> None:
 
 def test_label_rows_show_only_what_is_known() -> None:
     rows = dict(label_lines({"code": CODE, "level": "M", "chemistry": None, "maker": None}))
-    assert rows == {"Type 类型": "module"}
+    assert rows == {"类型 Type": "模块 module"}
     remade = dict(label_lines({**PASSPORT, "remade": True, "application": "energy_storage"}))
-    assert remade["Re-made 再制造"] == "energy storage"
+    assert remade["再制造 Re-made"] == "储能 energy storage"

@@ -508,3 +508,21 @@ def test_the_world_has_whole_lives_production_scrap_and_unreported_replacements(
     rules = Counter(f["rule"] for f in findings)
     assert rules["R13"] > 0 and rules["R14"] > 0
     assert summary["expected_findings"]["R13"] == rules["R13"]
+
+
+def test_org_names_name_the_province_they_are_in(small: Path) -> None:
+    """Issue 16, point 11: no "山东省…回收服务网点（贵州省）" — a name that starts with a province names
+    the organisation's own, and no other province appears in it."""
+    from battrace.services.simulate.world import region_table
+
+    names = {code: zh for code, (zh, _en) in region_table()[2].items()}
+    orgs = json.loads((small / "orgs.json").read_text(encoding="utf-8"))
+    outlets = [o for o in orgs if o["type"] == "collection_outlet"]
+    assert outlets
+    for org in orgs:
+        if org["type"] == "regulator" and org.get("jurisdiction") == "000000":
+            continue
+        own = names[org["region"]]
+        assert org["name"].startswith(own), org
+        others = [p for code, p in names.items() if p != own and p in org["name"]]
+        assert others == [], org

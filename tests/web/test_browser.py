@@ -8,52 +8,17 @@ from ``playwright install``. Without it these tests skip and say so. Screenshots
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import story as s
-from tests.web.conftest import SCREENSHOTS
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS  # noqa: F401 (the browser fixtures live there)
 from tests.web.world import World, raise_alarms
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHARTS = ("chart-by-state", "chart-retirements", "chart-forecast", "chart-flows", "chart-findings")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}: run `make browser-deps` "
-                    "(apt-get install chromium; needs the network once)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    playwright = sync_api.sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    except Exception:
-        playwright.stop()
-        raise
-    yield chromium
-    chromium.close()
-    playwright.stop()
-
-
-@pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, viewport={"width": 1360, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-    pg.set_default_timeout(15_000)
-    yield pg
-    context.close()
-    assert errors == [], f"JavaScript errors or blocked content on the page: {errors}"
 
 
 def shoot(pg: Any, name: str) -> None:

@@ -57,8 +57,9 @@ def estimate(
         description="rows like the CSV of `battrace health estimate`: chemistry, rated_capacity_ah, U1…U21 (V), "
         "optional soc_percent", examples=[[_ROW_EXAMPLE]])],
 ) -> list[dict[str, Any]]:
-    """Per row `{row, soh, soh_low, soh_high, grade, model, matched, coverage, notes}` (a nominal 90 %
-    interval). A bad row fails the request with `invalid_health_input`, naming the row and column."""
+    """Per row `{row, status, soh, soh_low, soh_high, grade, outside, model, matched, coverage, notes}` (a
+    nominal 90 % interval; `soh` … `grade` are null unless `status` is `ok`). A bad row fails the request
+    with `invalid_health_input`, naming the row and column."""
     require_org(caller)
     return estimate_rows(rows)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from battrace.domain.deadlines import Due, china_date
+from battrace.domain.reasons import reason_label
 from battrace.domain.rules.finding import VIOLATION, Finding
 from battrace.domain.rules.registry import EventFacts, Rule, register
 from battrace.domain.rules.timers import AsOf, Timer, timer_finding
@@ -25,10 +26,14 @@ def missing(f: EventFacts) -> Iterator[Finding]:
     if after is None:  # pragma: no cover
         return
     responsible = f.takeback_party(after)
+    party = f.org(responsible)
+    party_zh = f"{party.name}（{responsible}）" if party else str(responsible)
+    party_en = f"{party.name} ({responsible})" if party else str(responsible)
+    reason = str(f.event["reason"])
     yield f.finding(
         "R05", f"missing:{code}", batteries=[code], vin=after.last_vin, responsible=responsible,
-        zh=f"电池 {code} 被报告丢失（{f.event['reason']}）；兜底回收责任方：{responsible}",
-        en=f"battery {code} reported missing ({f.event['reason']}); last-resort take-back party: {responsible}",
+        zh=f"电池 {code} 被报告丢失（{reason_label(reason, 0)}）；兜底回收责任方：{party_zh}",
+        en=f"battery {code} reported missing ({reason_label(reason, 1)}); last-resort take-back party: {party_en}",
         detail={"reason": f.event["reason"], "last_vin": after.last_vin, "takeback_party": responsible},
     )
 

@@ -25,7 +25,7 @@ SOURCE_TYPES = frozenset({"dismantler", "repair_shop", "vehicle_maker", "swap_op
 APPLICATIONS = ("energy_storage", "backup_power", "charging_station", "low_speed_vehicle", "other")
 APPLICATION_WEIGHTS = (50, 25, 15, 7, 3)
 REMAKE_MIN_SOH = 0.65
-MISSING_REASONS = ("not found at stock-take", "stolen from storage yard", "lost in transit records")
+MISSING_REASONS = ("not_found_at_stocktake", "stolen_from_yard", "lost_in_transit")  # labels: domain/reasons.py
 RECOVERY = {"li": (0.90, 0.95), "ni": (0.98, 0.995), "co": (0.98, 0.995), "mn": (0.98, 0.995),
             "cu": (0.95, 0.99), "al": (0.90, 0.97)}
 

@@ -215,6 +215,21 @@ _SUFFIX = {
 _MAKER_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 
 
+def _brand(org: Org, names: dict[str, tuple[str, str]]) -> str:
+    """The two-character brand of a simulated company name (``山东省安达新能源汽车有限公司…`` → ``安达``)."""
+    rest = org.name.removeprefix(names[org.region][0])
+    for suffix in _SUFFIX.values():
+        if suffix in rest:
+            return rest.split(suffix)[0]
+    return rest.split("（")[0]
+
+
+def outlet_name(province: str, brand: str) -> str:
+    """A collection outlet is named for where it is, then the maker it serves: ``贵州省安达回收服务网点（模拟）``
+    for an outlet in Guizhou run for a Shandong maker (not ``山东省安达…（贵州省）``)."""
+    return f"{province}{brand}回收服务网点（模拟）"
+
+
 class _Builder:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -358,17 +373,17 @@ def build_world(rng: random.Random, *, start: date, cells_per_module: tuple[int,
 
     outlets: dict[str, dict[str, Org]] = {}
     for vm in vehicle_makers:
-        short = vm.org.name.split("新能源")[0]
+        brand = _brand(vm.org, names)
         outlets[vm.org.credit_code] = {
-            r: b.org("collection_outlet", r, name=f"{short}回收服务网点（{names[r][0]}，模拟）",
+            r: b.org("collection_outlet", r, name=outlet_name(names[r][0], brand),
                      operated_for=vm.org.credit_code)
             for r in regions
         }
     for bm in battery_makers:
-        short = bm.org.name.split("动力")[0]
+        brand = _brand(bm.org, names)
         chosen = sorted(set(rng.choices(regions, weights, k=3)))
         outlets[bm.org.credit_code] = {
-            r: b.org("collection_outlet", r, name=f"{short}回收服务网点（{names[r][0]}，模拟）",
+            r: b.org("collection_outlet", r, name=outlet_name(names[r][0], brand),
                      operated_for=bm.org.credit_code)
             for r in chosen
         }

@@ -60,7 +60,16 @@ def _forecast_checks(t: Translator, checks: list[dict[str, Any]]) -> list[dict[s
     return rows
 
 
+def overdue_as_of(items: list[dict[str, Any]], now: datetime) -> datetime:
+    """When the overdue findings were assessed: the latest time one was raised (the time-based rules
+    run as of a date, e.g. the demo world's end), never after ``now``. Days overdue count to this
+    moment, so that they agree with the date the table states."""
+    raised = [datetime.fromisoformat(f["raised_at"]) for f in items if f.get("raised_at")]
+    return min(max(raised), now) if raised else now
+
+
 def _overdue(t: Translator, items: list[dict[str, Any]], orgs: dict[str, str], now: datetime) -> list[dict[str, Any]]:
+    now = overdue_as_of(items, now)
     rows = []
     for f in sorted(items, key=lambda f: f.get("due_at") or "")[:OVERDUE_SHOWN]:
         due = datetime.fromisoformat(f["due_at"]) if f.get("due_at") else None
@@ -151,6 +160,7 @@ def dashboard(request: Request, league: Annotated[str, Query(pattern="^(worst|be
     return render(
         fr, "dashboard.html", scope=_scope_name(t, jurisdiction), now=now, kpis=kpis, charts=chart_options,
         overdue=_overdue(t, data.overdue, org_names, now), overdue_total=data.overdue_total,
+        overdue_as_of=overdue_as_of(data.overdue, now),
         league=data.league, league_total=data.league_total, league_order=league, league_min=LEAGUE_MIN_EVENTS,
         forecast=data.forecast, forecast_error=data.forecast_error,
         forecast_checks=_forecast_checks(t, data.forecast["checks"]) if data.forecast else [],

@@ -16,8 +16,11 @@ from battrace.interop.carriers import ERROR_LEVEL, label_svg, public_url
 from battrace.services.compliance import battery_findings
 from battrace.services.health import health_summary
 from battrace.services.orgs import list_orgs
+from battrace.services.interop import public_base_url
+from battrace.services.lookup import codes_on_record
 from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
+from battrace.storage.store import Store
 from battrace.web import views
 from battrace.web.pages.supervision import battery_extras
 from battrace.web.session import platform_of
@@ -37,7 +40,19 @@ def index(request: Request, q: Annotated[str | None, Query(max_length=400)] = No
     if found.code is not None:
         suffix = "?found=label" if found.from_label else ""
         return redirect(fr, f"/b/{found.code}{suffix}")
-    return render(fr, "index.html", status_code=422, query=q, error=found.error)
+    return render(fr, "index.html", status_code=422, query=q, error=found.error,
+                  suggestions=_suggestions(platform_of(request).store, found.suggestions))
+
+
+#: How many readings of a mistyped code the lookup offers.
+SUGGESTIONS_SHOWN = 3
+
+
+def _suggestions(store: Store, readings: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The likeliest readings of a mistyped code, those on record first (marked), at most three."""
+    on_record = codes_on_record(store, readings)
+    ordered = [c for c in readings if c in on_record] + [c for c in readings if c not in on_record]
+    return [{"code": c, "on_record": c in on_record} for c in ordered[:SUGGESTIONS_SHOWN]]
 
 
 def _base_url(request: Request) -> str:
@@ -69,7 +84,7 @@ def battery(request: Request, code: str, found: str | None = None) -> Response:
                                "found_in_label": found == "label"}
     view = public_view(passport)
     context["verdict"] = views.verdict(fr.t, view)
-    context["stages"] = views.stages(fr.t, view["state"], view["retired_ev_battery"])
+    context["stages"] = views.stages(fr.t, view["state"], view["retired_ev_battery"], bool(view.get("remade_product")))
     context["state"] = view["state"]
     context["supervision"] = battery_extras(platform.store, passport, view["retired_ev_battery"])  # issue 15
     if tier == PUBLIC:
