@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from battrace import __version__
 from battrace.api import errors
 from battrace.api.routes import batteries, events, health, interop, supervision, telemetry
+from battrace.api.routes import epcis as epcis_routes
 from battrace.services.platform import Platform
 
 API_PREFIX = "/api/v1"
@@ -28,6 +29,7 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
     errors.install(app)
     for module in (events, batteries, supervision, interop, health, telemetry):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(epcis_routes.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")
     def healthz() -> dict[str, Any]:
