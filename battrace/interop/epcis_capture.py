@@ -37,6 +37,8 @@ from battrace.interop.epcis_common import (
 from battrace.interop.epcis_export import (
     ILMD_FIELDS,
     MAPPING,
+    PARTNER_FIELDS,
+    PARTNER_KEY,
     PLATFORM_FIELDS,
     SENSOR_FIELDS,
     SLOTS,
@@ -110,10 +112,9 @@ class _Reader:
                 raise self.fail(key, "extension is not in the battrace vocabulary (https://battrace.org/epcis/)",
                                 value)
             self.ext[local] = value
-        for key in ("errorDeclaration", "certificationInfo"):
-            if key in self.event:
-                raise self.fail(key, "is not part of the battrace mapping (the ledger is append-only; "
-                                "corrections are new events)", self.event[key])
+        if "errorDeclaration" in self.event:
+            raise self.fail("errorDeclaration", "is not part of the battrace mapping (the ledger is append-only; "
+                            "corrections are new events)", self.event["errorDeclaration"])
 
     def foreign_identifier(self) -> None:
         """Refuse the first identifier that is not one of ours (for events without our vocabulary)."""
@@ -175,12 +176,10 @@ class _Reader:
             "reporter": self.ext.get("reporter"),
         }
         rp = self.event.get("readPoint")
-        if rp is not None:
+        if isinstance(rp, dict) and set(rp) == {"id"}:
             parsed = parse_id_uri(rp.get("id"))
-            if parsed is None or parsed[0] != "region":
-                raise self.fail("readPoint.id", "is not a battrace region (https://id.battrace.org/region/"
-                                                "{6 digits})", rp.get("id"))
-            out["region"] = parsed[1]
+            if parsed is not None and parsed[0] == "region":
+                out["region"] = parsed[1]
         for s in SLOTS[etype]:
             if s.slot == "outputEPCList" and s.many and s.slot not in self.event:
                 continue
@@ -195,7 +194,29 @@ class _Reader:
             if local in _ENVELOPE or local in _PLATFORM_TERMS:
                 continue
             out[local] = value
+        self._keep_partner_fields(out)
         return out
+
+    def _keep_partner_fields(self, out: dict[str, Any]) -> None:
+        """Standard fields the mapping leaves free go verbatim into ``data["epcis"]``."""
+        try:
+            produced = build_epcis_event(out)
+        except BattraceError:
+            return  # the native event is incomplete: parse_event reports what is missing
+        extras = {k: self.event[k] for k in PARTNER_FIELDS if k in self.event and k not in produced}
+        if not extras:
+            return
+        data = out.get("data")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise self.fail("bt:data", "must be a JSON object when the event carries other standard fields "
+                            f"({', '.join(extras)}), which are kept in data.{PARTNER_KEY}", data)
+        kept = data.get(PARTNER_KEY, {})
+        if not isinstance(kept, dict) or set(kept) & set(extras):
+            raise self.fail(f"bt:data.{PARTNER_KEY}", "clashes with the standard fields the event carries "
+                            f"({', '.join(extras)})", kept)
+        out["data"] = {**data, PARTNER_KEY: {**kept, **extras}}
 
     def _special(self, etype: str, out: dict[str, Any]) -> None:
         if etype == "battery.replaced":
