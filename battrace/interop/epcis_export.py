@@ -84,6 +84,8 @@ MAPPING: dict[str, Mapping_] = {
     "battery.dismantled": Mapping_("TransformationEvent", None, bt("dismantling"), None),
     "battery.recycled": Mapping_("TransformationEvent", None, bt("recycling"), None),
     "battery.reported_missing": Mapping_("ObjectEvent", "OBSERVE", None, bt("missing")),
+    "battery.discarded": Mapping_("ObjectEvent", "OBSERVE", "decommissioning", "damaged"),
+    "product.returned": Mapping_("ObjectEvent", "OBSERVE", "receiving", "returned"),
 }
 
 SLOTS: dict[str, tuple[Slot, ...]] = {
@@ -107,6 +109,8 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
                            Slot("components", "outputEPCList", "battery", True)),
     "battery.recycled": (Slot("batteries", "inputEPCList", "battery", True),),
     "battery.reported_missing": (Slot("battery", "epcList", "battery"),),
+    "battery.discarded": (Slot("battery", "epcList", "battery"),),  # reason: bt:reason
+    "product.returned": (Slot("battery", "epcList", "battery"),),  # reason, from_customer: bt: terms
 }
 
 ILMD_FIELDS: dict[str, tuple[str, ...]] = {

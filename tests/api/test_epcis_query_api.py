@@ -198,3 +198,33 @@ def test_a_page_token_only_continues_its_own_query(story_api: Api) -> None:
     token = dict(parse_qsl(urlparse(r.headers["link"].split(">")[0].lstrip("<")).query))["nextPageToken"]
     r = _get(story_api, EVENTS, "admin", MATCH_anyEPC=SPARE_URI, perPage="1", nextPageToken=token)
     assert r.status_code == 400 and r.json()["context"]["parameter"] == "nextPageToken"
+
+
+def test_a_partner_system_captures_a_plain_epcis_event_over_http(api: Api) -> None:
+    """The outlet's EPCIS system reports receiving a battery (handed over to it below) without any
+    battrace term; the event is stored, its extra fields kept, and the query gives them back."""
+    story_api = api
+    for role, event in (
+        ("maker", s.ev(1, "battery.produced", s.BATTERY_MAKER, "2026-05-01T10:00:00+08:00", battery=s.SPARE,
+                       **s.FIG)),
+        ("maker", s.ev(2, "battery.handed_over", s.BATTERY_MAKER, "2026-06-01T10:00:00+08:00",
+                       batteries=[s.SPARE], to=s.OUTLET)),
+    ):
+        r = api.client.post("/api/v1/events", json=event, headers=api.headers(role))
+        assert r.status_code == 200 and r.json()["accepted"] == 1, r.json()
+    extra = {"readPoint": {"id": "urn:epc:id:sgln:0614141.07346.1234"},
+             "bizTransactionList": [{"type": "desadv", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:1"}]}
+    event = {"type": "ObjectEvent", "eventID": "urn:uuid:0b7e6f1c-1111-4e2a-9c3d-5a6b7c8d9e0f",
+             "eventTime": "2026-06-02T10:00:00+08:00", "eventTimeZoneOffset": "+08:00", "epcList": [SPARE_URI],
+             "action": "OBSERVE", "bizStep": "receiving", "disposition": "in_progress",
+             "sourceList": [{"type": "possessing_party", "source": f"https://id.battrace.org/org/{s.BATTERY_MAKER}"}],
+             "destinationList": [{"type": "possessing_party",
+                                  "destination": f"https://id.battrace.org/org/{s.OUTLET}"}], **extra}
+    doc = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+           "schemaVersion": "2.0", "creationDate": "2026-06-02T11:00:00+08:00", "epcisBody": {"eventList": [event]}}
+    r = story_api.client.post("/api/v1/epcis/capture", json=doc, headers=story_api.headers("outlet"))
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    got, _ = _all_pages(story_api, "outlet", f"/api/v1/epcis/epcs/{s.SPARE}/events",
+                        {"EQ_bizStep": "receiving", "GE_eventTime": "2026-06-02T00:00:00+08:00"})
+    (mine,) = [e for e in got if e.get("bt:event_id") == event["eventID"]]
+    assert mine["readPoint"] == extra["readPoint"] and mine["bizTransactionList"] == extra["bizTransactionList"]

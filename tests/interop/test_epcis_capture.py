@@ -127,10 +127,13 @@ def test_refusal_names_an_invalid_native_field() -> None:
     assert err.context == {"event_index": 1, "field": "bt:mass_kg", "value": -1}
 
 
-def test_refusal_names_a_missing_event_type() -> None:
+def test_a_missing_event_type_is_read_from_the_shape_or_refused() -> None:
     doc = _doc(PRODUCED)
     del doc["epcisBody"]["eventList"][0]["bt:event_type"]
-    assert _refusal(doc).context["field"] == "bt:event_type"
+    assert from_epcis_document(doc) == [PRODUCED]
+    doc["epcisBody"]["eventList"][0]["bizStep"] = "accepting"
+    err = _refusal(doc)
+    assert err.context["field"] == "bt:event_type" and "matches no battrace event type" in err.message
 
 
 def test_refusal_names_a_schema_violation_inside_an_event() -> None:

@@ -86,7 +86,7 @@ async def epcis_capture(request: Request, platform: PlatformDep, caller: CallerD
         raise ValidationError("the body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    events = interop.read_epcis(doc)
+    events = interop.read_epcis(doc, reporter=caller.org)
     limit = platform.settings.batch_limit
     if len(events) > limit:
         raise PayloadTooLarge(f"a request may carry at most {limit} events, got {len(events)}", limit=limit)
