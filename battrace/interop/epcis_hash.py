@@ -27,8 +27,8 @@ How the pre-hash string is built (CBV 2.0 section 8.9, CBV 2.1 for the time roun
    ``eventID``, ``recordTime``, ``errorDeclaration`` and ``@context`` are left out (an error
    declaration therefore keeps the hash of the event it corrects).
 4. Values: JSON booleans are written ``True`` / ``False`` (as the reference implementation does for
-   JSON-LD; XML documents carry the text as written); timestamps (fields whose name contains ``time``) become UTC with milliseconds and ``Z``,
-   sub-millisecond digits rounded (CBV 2.1); numbers lose a leading ``+`` and trailing zeros
+   JSON-LD; XML documents carry the text as written); timestamps (fields whose name contains
+   ``time``) become UTC with milliseconds and ``Z``, sub-millisecond digits rounded (CBV 2.1); numbers lose a leading ``+`` and trailing zeros
    (``26.0`` → ``26``); CBV URNs become CBV web URIs; GS1 keys become canonical GS1 Digital Link
    URIs (:mod:`battrace.interop.epcis_digital_link`).
 
