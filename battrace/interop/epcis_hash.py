@@ -28,9 +28,10 @@ How the pre-hash string is built (CBV 2.0 section 8.9, CBV 2.1 for the time roun
    declaration therefore keeps the hash of the event it corrects).
 4. Values: JSON booleans are written ``True`` / ``False`` (as the reference implementation does for
    JSON-LD; XML documents carry the text as written); timestamps (fields whose name contains
-   ``time``) become UTC with milliseconds and ``Z``, sub-millisecond digits rounded (CBV 2.1); numbers lose a leading ``+`` and trailing zeros
-   (``26.0`` → ``26``); CBV URNs become CBV web URIs; GS1 keys become canonical GS1 Digital Link
-   URIs (:mod:`battrace.interop.epcis_digital_link`).
+   ``time``) become UTC with milliseconds and ``Z``, sub-millisecond digits rounded (CBV 2.1);
+   numbers lose a leading ``+`` and trailing zeros (``26.0`` → ``26``); CBV URNs become CBV web
+   URIs; GS1 keys become canonical GS1 Digital Link URIs
+   (:mod:`battrace.interop.epcis_digital_link`).
 
 A document may name fields its repository adds and that must not count (a document-level
 ``…:ignoreFields`` list, as the reference implementation supports); they are left out.
@@ -318,7 +319,8 @@ class _JsonReader:
         walk(event, ())
 
     def bare_word(self, text: str) -> str:
-        """A bare vocabulary word → the one expanded IRI it abbreviates (as the reference does)."""
+        """A bare vocabulary word → the one expanded IRI it abbreviates (as the reference does: any
+        value that ends exactly one vocabulary IRI used in the document, ``-word`` or ``/word``)."""
         matches = [e for e in self.expanded if e.endswith("-" + text) or e.endswith("/" + text)]
         return matches[0] if len(matches) == 1 else text
 
@@ -408,11 +410,15 @@ def json_document_prehashes(doc: Mapping[str, Any]) -> list[str]:
         events = [body["event"]]
     else:
         raise ValueError("no eventList, queryResults or event in the epcisBody")
+    readers = [_JsonReader(context_prefixes(doc.get("@context"), event.get("@context")) if "@context" in event
+                           else prefixes, ignored) for event in events]
+    for reader, event in zip(readers, events, strict=True):
+        reader.collect(event)
+    expanded = {iri for reader in readers for iri in reader.expanded}  # the whole document's, as the reference
     out = []
-    for event in events:
-        reader = _JsonReader(context_prefixes(doc.get("@context"), event.get("@context")) if "@context" in event
-                             else prefixes, ignored)
-        out.append(tree_prehash(reader.event(event)))
+    for reader, event in zip(readers, events, strict=True):
+        reader.expanded = expanded
+        out.append(tree_prehash(reader.tree(str(event.get("type", "")), event)))
     return out
 
 

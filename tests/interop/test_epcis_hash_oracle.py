@@ -73,3 +73,18 @@ def test_our_exported_event_ids_are_what_the_oracle_computes(event_type: str, da
     # carries into the next second); battrace hashes those too
     assume(expected)
     assert [e["eventID"] for e in doc["epcisBody"]["eventList"]] == expected
+
+
+def test_bare_words_are_expanded_across_the_whole_document_as_the_oracle_does(tmp_path: Path) -> None:
+    """The reference expands a bare word wherever it ends a vocabulary IRI used anywhere in the
+    document — here a user extension in the second event takes the first event's business step."""
+    base = {"type": "ObjectEvent", "eventTime": "2020-01-01T00:00:00Z", "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE"}
+    doc = {"@context": [EPCIS_CONTEXT_URL, {"ex": "https://ex.org/"}], "type": "EPCISDocument",
+           "schemaVersion": "2.0", "creationDate": "2020-01-01T00:00:00Z",
+           "epcisBody": {"eventList": [
+               {**base, "epcList": ["urn:epc:id:sgtin:0614141.107346.1"], "bizStep": "shipping"},
+               {**base, "epcList": ["urn:epc:id:sgtin:0614141.107346.2"], "ex:note": "shipping"}]}}
+    path = tmp_path / "doc.jsonld"
+    path.write_text(json.dumps(doc), "utf-8")
+    assert document_hashes(path.read_text("utf-8")) == _oracle(path)
