@@ -129,7 +129,7 @@ def _read_token(token: str, digest: str) -> int:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         offset, query = int(data["o"]), str(data["q"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise EpcisQueryInvalid("nextPageToken", "is not a token this server issued", token) from None
     if query != digest or offset < 0:
         raise EpcisQueryInvalid("nextPageToken", "belongs to a different query (repeat the same parameters)",

@@ -182,6 +182,7 @@ def test_access_tiers_are_those_of_the_export(story_api: Api) -> None:
     ({"perPage": "0"}, "perPage"),
     ({"perPage": "many"}, "perPage"),
     ({"nextPageToken": "not-a-token"}, "nextPageToken"),
+    ({"nextPageToken": "eyJvIjoxZTQwMCwicSI6IngifQ"}, "nextPageToken"),  # {"o":1e400,"q":"x"}
     ({"MATCH_epc": "urn:epc:idpat:sgtin:0614141.107346.*"}, "MATCH_epc"),
     ({"MATCH_epc": f"https://id.battrace.org/vehicle/{s.VIN}"}, "MATCH_epc"),
 ])
