@@ -229,3 +229,24 @@ def test_a_partner_system_captures_a_plain_epcis_event_over_http(api: Api) -> No
                         {"EQ_bizStep": "receiving", "GE_eventTime": "2026-06-02T00:00:00+08:00"})
     (mine,) = [e for e in got if e.get("bt:event_id") == event["eventID"]]
     assert mine["readPoint"] == extra["readPoint"] and mine["bizTransactionList"] == extra["bizTransactionList"]
+
+
+def test_the_ledger_scan_on_both_databases(db_url: str) -> None:
+    """The admin's unnamed query and the lookup by eventID read the ledger in chunks (SQLite and
+    PostgreSQL)."""
+    from tests.api.conftest import _org_of, build
+
+    api = build(db_url)
+    try:
+        by_org = {_org_of(api, role): role for role in api.keys if role != "admin"}
+        for event in s.story()[:6]:
+            r = api.client.post("/api/v1/events", json=event, headers=api.headers(by_org[event["reporter"]]))
+            assert r.status_code == 200 and r.json()["accepted"] == 1, r.json()
+        everything, pages = _all_pages(api, "admin", EVENTS, {"perPage": "4"})
+        assert len(everything) == 6 and pages == 2
+        assert [e["bt:seq"] for e in everything] == sorted(e["bt:seq"] for e in everything)
+        target = everything[-1]
+        r = _get(api, f"{EVENTS}/{quote(target['eventID'], safe='')}", "admin")
+        assert r.status_code == 200 and _valid_query_document(r.json()) == [target]
+    finally:
+        api.platform.close()
