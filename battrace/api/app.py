@@ -16,6 +16,7 @@ from battrace.api.routes import batteries, events, health, interop, supervision,
 from battrace.errors import StorageError
 from battrace.api.routes import cases as case_routes
 from battrace.api.routes import public_reports as report_routes
+from battrace.api.routes import epcis as epcis_routes
 from battrace.services.platform import Platform
 from battrace.storage.migrate import current_revision, head_revision
 from battrace.storage.replica import ping
@@ -39,6 +40,7 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
     errors.install(app)
     for module in (events, batteries, supervision, interop, health, telemetry):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(epcis_routes.router, prefix=API_PREFIX)
     for extra in (case_routes, report_routes):  # supervision that acts (issue 15)
         app.include_router(extra.router, prefix=API_PREFIX)
 

@@ -14,6 +14,15 @@ the value. Steps:
 4. the native event must pass :func:`battrace.domain.events.parse_event`;
 5. re-exporting it must reproduce the event field by field.
 
+Events from partners' systems: an event without ``bt:event_type`` is read when its shape (type,
+action, business step, disposition, and the identifier slots it fills) matches exactly one row of
+the mapping; its ``eventID`` becomes ``event_id`` and the capturing organisation the reporter
+(``from_epcis_document(doc, reporter=…)``). Standard fields the mapping leaves free (``readPoint``
+other than one of our regions, ``bizLocation``, ``sensorElementList``, ``bizTransactionList`` …,
+see ``PARTNER_FIELDS``) are kept verbatim in the native ``data["epcis"]``, and the export puts them
+back in place. Identifiers that are not ours, foreign user extensions and error declarations are
+still refused.
+
 Platform extras (``bt:seq``, ``bt:ledger_hash``, ``bt:imported``, ``recordTime``) are ignored:
 the importing ledger records the event anew. ``eventID`` is not checked (other systems may
 compute it differently).
@@ -37,6 +46,8 @@ from battrace.interop.epcis_common import (
 from battrace.interop.epcis_export import (
     ILMD_FIELDS,
     MAPPING,
+    PARTNER_FIELDS,
+    PARTNER_KEY,
     PLATFORM_FIELDS,
     SENSOR_FIELDS,
     SLOTS,
@@ -83,11 +94,14 @@ def _check_document(doc: Any) -> list[Any]:
 class _Reader:
     """Reads one EPCIS event; every failure names the event index and the field."""
 
-    def __init__(self, index: int, event: Mapping[str, Any], prefixes: Mapping[str, str]) -> None:
+    def __init__(self, index: int, event: Mapping[str, Any], prefixes: Mapping[str, str],
+                 reporter: str | None = None) -> None:
         self.i = index
         self.event = event
         self.prefixes = prefixes
         self.ext: dict[str, Any] = {}
+        self.reporter = reporter
+        self.implied: set[str] = set()  # envelope terms the event did not carry (taken from elsewhere)
 
     def fail(self, field: str, message: str, value: Any = None) -> EpcisNotUnderstood:
         return EpcisNotUnderstood(message, event_index=self.i, field=field, value=value)
@@ -110,10 +124,9 @@ class _Reader:
                 raise self.fail(key, "extension is not in the battrace vocabulary (https://battrace.org/epcis/)",
                                 value)
             self.ext[local] = value
-        for key in ("errorDeclaration", "certificationInfo"):
-            if key in self.event:
-                raise self.fail(key, "is not part of the battrace mapping (the ledger is append-only; "
-                                "corrections are new events)", self.event[key])
+        if "errorDeclaration" in self.event:
+            raise self.fail("errorDeclaration", "is not part of the battrace mapping (the ledger is append-only; "
+                            "corrections are new events)", self.event["errorDeclaration"])
 
     def foreign_identifier(self) -> None:
         """Refuse the first identifier that is not one of ours (for events without our vocabulary)."""
@@ -129,6 +142,34 @@ class _Reader:
                 if material_from_uri(q.get("epcClass", "")) is None:
                     raise self.fail(f"{slot}[{j}].epcClass", "is not a battrace class identifier",
                                     q.get("epcClass"))
+
+    def _same(self, name: str, a: Any, b: Any) -> bool:
+        """Whether two values of a vocabulary field are the same in CBV canonical form."""
+        if a is None or b is None:
+            return a is b
+        return prehash_string({"type": "-", name: a}, prefixes=self.prefixes) == prehash_string(
+            {"type": "-", name: b}, prefixes=self.prefixes)
+
+    def infer_type(self) -> str:
+        """The battrace event type of an event without ``bt:event_type``, from its EPCIS shape.
+
+        Type, action, business step and disposition must match one row of ``MAPPING``; when several
+        do, the identifier slots the event fills decide; anything else is refused.
+        """
+        ev = self.event
+        found = [t for t, m in MAPPING.items()
+                 if m.epcis_type == ev.get("type") and (m.action is None or m.action == ev.get("action"))
+                 and self._same("bizStep", m.biz_step, ev.get("bizStep"))
+                 and self._same("disposition", m.disposition, ev.get("disposition"))]
+        if len(found) > 1:
+            found = [t for t in found if all(s.slot in ev for s in SLOTS[t]
+                                             if not (s.many and s.slot == "outputEPCList"))]
+        if len(found) != 1:
+            shape = {k: ev.get(k) for k in ("type", "action", "bizStep", "disposition") if ev.get(k) is not None}
+            which = f"could be any of {', '.join(found)}" if found else "matches no battrace event type"
+            raise self.fail("bt:event_type", f"is missing and the event's shape {which}; name the type with "
+                            "bt:event_type (see docs/interop.md)", shape)
+        return found[0]
 
     def ident(self, slot: str, kind: str, many: bool) -> Any:
         raw = self.event.get(slot)
@@ -164,23 +205,30 @@ class _Reader:
         etype = self.ext.get("event_type")
         if etype is None:
             self.foreign_identifier()
-            raise self.fail("bt:event_type", "is missing: only events written in the battrace vocabulary "
-                                             "can be imported")
+            etype = self.infer_type()
+            self.implied.add("event_type")
         if etype not in MAPPING:
             raise self.fail("bt:event_type", "is not a battrace event type", etype)
+        event_id, reporter = self.ext.get("event_id"), self.ext.get("reporter")
+        if event_id is None and "event_type" in self.implied:
+            event_id = self.event.get("eventID")
+            if event_id is None:
+                raise self.fail("eventID", "is required to import an event without bt:event_id")
+            self.implied.add("event_id")
+        if reporter is None and self.reporter is not None:
+            reporter = self.reporter
+            self.implied.add("reporter")
         out: dict[str, Any] = {
-            "event_id": self.ext.get("event_id"),
+            "event_id": event_id,
             "type": etype,
             "occurred_at": self.ext.get("occurred_at", self.event.get("eventTime")),
-            "reporter": self.ext.get("reporter"),
+            "reporter": reporter,
         }
         rp = self.event.get("readPoint")
-        if rp is not None:
+        if isinstance(rp, dict) and set(rp) == {"id"}:
             parsed = parse_id_uri(rp.get("id"))
-            if parsed is None or parsed[0] != "region":
-                raise self.fail("readPoint.id", "is not a battrace region (https://id.battrace.org/region/"
-                                                "{6 digits})", rp.get("id"))
-            out["region"] = parsed[1]
+            if parsed is not None and parsed[0] == "region":
+                out["region"] = parsed[1]
         for s in SLOTS[etype]:
             if s.slot == "outputEPCList" and s.many and s.slot not in self.event:
                 continue
@@ -195,7 +243,29 @@ class _Reader:
             if local in _ENVELOPE or local in _PLATFORM_TERMS:
                 continue
             out[local] = value
+        self._keep_partner_fields(out)
         return out
+
+    def _keep_partner_fields(self, out: dict[str, Any]) -> None:
+        """Standard fields the mapping leaves free go verbatim into ``data["epcis"]``."""
+        try:
+            produced = build_epcis_event(out)
+        except BattraceError:
+            return  # the native event is incomplete: parse_event reports what is missing
+        extras = {k: self.event[k] for k in PARTNER_FIELDS if k in self.event and k not in produced}
+        if not extras:
+            return
+        data = out.get("data")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise self.fail("bt:data", "must be a JSON object when the event carries other standard fields "
+                            f"({', '.join(extras)}), which are kept in data.{PARTNER_KEY}", data)
+        kept = data.get(PARTNER_KEY, {})
+        if not isinstance(kept, dict) or set(kept) & set(extras):
+            raise self.fail(f"bt:data.{PARTNER_KEY}", "clashes with the standard fields the event carries "
+                            f"({', '.join(extras)})", kept)
+        out["data"] = {**data, PARTNER_KEY: {**kept, **extras}}
 
     def _special(self, etype: str, out: dict[str, Any]) -> None:
         if etype == "battery.replaced":
@@ -232,7 +302,8 @@ class _Reader:
         again = build_epcis_event(native)
         mine = {k: v for k, v in self.event.items()
                 if k not in _IGNORED and self.term(k) not in _PLATFORM_TERMS}
-        theirs = {k: v for k, v in again.items() if k not in _IGNORED}
+        implied = {f"bt:{name}" for name in self.implied}
+        theirs = {k: v for k, v in again.items() if k not in _IGNORED and k not in implied}
         # compare in canonical form, one field at a time (keys normalised to full IRIs)
         def canon(d: Mapping[str, Any]) -> dict[str, str]:
             out = {}
@@ -259,10 +330,11 @@ class _Reader:
                                 mine.get(shown))
 
 
-def from_epcis_document(doc: Any) -> list[dict[str, Any]]:
+def from_epcis_document(doc: Any, *, reporter: str | None = None) -> list[dict[str, Any]]:
     """The native events (events.md shape, without platform extras) of an EPCIS document.
 
-    Raises :class:`EpcisNotUnderstood` for anything outside the battrace mapping; never returns a
+    ``reporter`` (the capturing organisation) stands in for a missing ``bt:reporter``. Raises
+    :class:`EpcisNotUnderstood` for anything outside the battrace mapping; never returns a
     partial result.
     """
     from battrace.domain.events import parse_event  # domain is pure; imported here to keep startup light
@@ -272,7 +344,7 @@ def from_epcis_document(doc: Any) -> list[dict[str, Any]]:
     out = []
     for i, event in enumerate(events):
         reader = _Reader(i, event, context_prefixes(doc.get("@context"), event.get("@context"))
-                         if "@context" in event else prefixes)
+                         if "@context" in event else prefixes, reporter)
         native = reader.native()
         try:
             parsed = parse_event(native)

@@ -38,6 +38,11 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 
 COMMON_FIELDS = ("event_id", "type", "occurred_at", "reporter", "region", "data")
 PLATFORM_FIELDS = {"seq": "seq", "hash": "ledger_hash", "imported": "imported"}  # native -> bt: term
+#: Standard EPCIS fields a partner may send that no native field maps to: capture keeps them
+#: verbatim in ``data["epcis"]`` and export puts them back in place (where the mapping leaves it free).
+PARTNER_FIELDS = ("readPoint", "bizLocation", "bizTransactionList", "sourceList", "destinationList",
+                  "sensorElementList", "persistentDisposition", "certificationInfo")
+PARTNER_KEY = "epcis"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +109,8 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
                            Slot("components", "outputEPCList", "battery", True)),
     "battery.recycled": (Slot("batteries", "inputEPCList", "battery", True),),
     "battery.reported_missing": (Slot("battery", "epcList", "battery"),),
-    "battery.discarded": (Slot("battery", "epcList", "battery"),),
-    "product.returned": (Slot("battery", "epcList", "battery"),),
+    "battery.discarded": (Slot("battery", "epcList", "battery"),),  # reason: bt:reason
+    "product.returned": (Slot("battery", "epcList", "battery"),),  # reason, from_customer: bt: terms
 }
 
 ILMD_FIELDS: dict[str, tuple[str, ...]] = {
@@ -217,8 +222,9 @@ def build_epcis_event(event: Mapping[str, Any]) -> dict[str, Any]:
     out[bt("reporter")] = reporter
     if not strict:
         out[bt("occurred_at")] = occurred_at
-    if event.get("data") is not None:
-        out[bt("data")] = event["data"]
+    data = _lift_partner_fields(event.get("data"), out)
+    if data is not None:
+        out[bt("data")] = data
     for name, value in event.items():
         if name not in consumed and value is not None:
             out[bt(name)] = value
@@ -226,6 +232,35 @@ def build_epcis_event(event: Mapping[str, Any]) -> dict[str, Any]:
         if event.get(native) is not None:
             out[bt(term)] = event[native]
     return out
+
+
+def _lift_partner_fields(data: Any, out: dict[str, Any]) -> Any:
+    """Put the standard fields a partner sent (kept in ``data["epcis"]``) back in their EPCIS place.
+
+    Only fields the mapping leaves free are lifted (a ``readPoint`` that is one of our regions stays
+    in ``data``, as capture would read it as ``region``); returns what stays in ``bt:data``.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get(PARTNER_KEY), dict):
+        return data
+    kept = dict(data[PARTNER_KEY])
+    for name in PARTNER_FIELDS:
+        value = kept.get(name)
+        if name not in kept or name in out or not _partner_shape(name, value):
+            continue
+        out[name] = kept.pop(name)
+    rest = {k: v for k, v in data.items() if k != PARTNER_KEY}
+    if kept:
+        rest[PARTNER_KEY] = kept
+    return rest or None
+
+
+def _partner_shape(name: str, value: Any) -> bool:
+    if name in ("readPoint", "bizLocation"):
+        return isinstance(value, dict) and isinstance(value.get("id"), str) and not (
+            name == "readPoint" and set(value) == {"id"} and value["id"].startswith(f"{ID_BASE}/region/"))
+    if name == "certificationInfo":
+        return isinstance(value, (str, list))
+    return isinstance(value, list)
 
 
 def _special(etype: str, event: Mapping[str, Any], out: dict[str, Any], consumed: set[str],

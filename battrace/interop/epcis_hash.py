@@ -1,81 +1,91 @@
 """The CBV 2.0 "EPCIS event hash ID": a syntax-independent fingerprint of an EPCIS event.
 
 ``event_hash(event)`` returns ``ni:///sha-256;<hex>?ver=CBV2.0`` (RFC 6920) over the *pre-hash
-string*, built as the CBV 2.0 standard (section 8.9) and its reference implementation describe:
+string*; :func:`document_hashes` does the same for every event of an EPCIS 2.0 document in JSON-LD
+or XML. The result equals that of the public reference implementation of the algorithm
+(GS1 / RalphTro ``epcis-event-hash-generator``), whose test documents and expected hashes are
+part of our tests (``tests/interop/data/epcis_hash_reference``).
 
-* fields in the canonical property order (``eventType``, ``eventTime``, ``eventTimeZoneOffset``,
-  ``epcList``, ``parentID``, ``inputEPCList``, ``childEPCs``, the quantity lists, ``outputEPCList``,
-  ``action``, ``transformationID``, ``bizStep``, ``disposition``, ``persistentDisposition``,
-  ``readPoint``, ``bizLocation``, ``bizTransactionList``, ``sourceList``, ``destinationList``,
-  ``sensorElementList``, ``ilmd``, then user extensions), concatenated without separators as
-  ``key=value``; a list's name appears once, its items sorted (case-sensitive, code-point order);
-* a typed item (business transaction, source, destination) puts ``type=…`` after its value;
-* timestamps in UTC with millisecond precision and ``Z`` (digits beyond the millisecond are cut);
-* numbers without trailing zeros, strings trimmed;
-* bare CBV values (``shipping``) and CBV URNs (``urn:epcglobal:cbv:bizstep:shipping``) become CBV
-  web URIs (``https://ref.gs1.org/cbv/BizStep-shipping``); CURIEs are expanded (``gs1:``, ``cbv:``,
-  ``epcis:`` and every prefix the event's or document's ``@context`` defines);
-* EPC URNs of the common schemes (SGTIN, SSCC, SGLN, PGLN, GDTI, GIAI, GRAI, LGTIN class, SGTIN
-  pattern) become canonical GS1 Digital Link URIs on ``id.gs1.org``; GS1 Digital Link URIs on
-  another domain are moved to ``id.gs1.org`` with the query string removed;
-* user extensions (event level, and inside ``readPoint``/``bizLocation``/sensor elements) as
-  ``{namespace}localName=value``, nested ones as the parent's key followed by its sorted children,
-  sorted; ``eventID``, ``recordTime`` and ``@context`` are left out.
+How the pre-hash string is built (CBV 2.0 section 8.9, CBV 2.1 for the time rounding):
 
-Not implemented (documented in ``docs/interop.md``): ``errorDeclaration`` and ``certificationInfo``
-(an event carrying either raises ``ValueError`` rather than hashing wrongly), the full GS1 Digital
-Link key-qualifier rules beyond the schemes above, and CBV 2.1's rounding of sub-millisecond digits.
-A JSON-literal extension value (``"@type": "@json"`` in our context, e.g. ``bt:data``) is hashed as
-its canonical JSON text (sorted keys, no whitespace) — our own convention, which the standard does
-not cover.
+1. The event is read into one tree shape whatever its syntax: a node has a name, a text and
+   children. JSON-LD: a key with a list value gives one node per item; the items of ``…List``
+   keys are named after the list (``epcList`` → ``epc``, the quantity lists →
+   ``quantityElement``, ``sensorElementList`` → ``sensorElement``); keys and values written as
+   CURIEs are expanded with the prefixes of the document's ``@context`` (keys become
+   ``{namespace}local``); bare CBV / GS1 vocabulary words (``shipping``, ``Temperature``) become
+   their web URIs. XML: attributes and child elements are both children; ``<extension>`` wrappers
+   are dropped; ``gs1:`` and ``cbv:`` value prefixes are expanded.
+2. ``eventType=<type>``, then the standard fields in the canonical order (``PROPERTY_ORDER``), each
+   as ``name=value``; a container's name is followed by its children in their own order;
+   repeated items (EPCs, quantity elements, sensor reports …) are sorted after canonicalisation.
+   User extensions inside a container (``readPoint``, a sensor report …) follow its standard
+   children, sorted.
+3. Everything not in the order — ``ilmd``, the typed lists (``bizTransactionList``, ``sourceList``,
+   ``destinationList``: each item ``type=…`` then ``bizTransaction=…``), event-level user
+   extensions — follows as ``name=value`` / ``name`` + children, sorted at every level.
+   ``eventID``, ``recordTime``, ``errorDeclaration`` and ``@context`` are left out (an error
+   declaration therefore keeps the hash of the event it corrects).
+4. Values: JSON booleans are written ``True`` / ``False`` (as the reference implementation does for
+   JSON-LD; XML documents carry the text as written); timestamps (fields whose name contains
+   ``time``) become UTC with milliseconds and ``Z``, sub-millisecond digits rounded (CBV 2.1);
+   numbers lose a leading ``+`` and trailing zeros (``26.0`` → ``26``); CBV URNs become CBV web
+   URIs; GS1 keys become canonical GS1 Digital Link URIs
+   (:mod:`battrace.interop.epcis_digital_link`).
+
+A document may name fields its repository adds and that must not count (a document-level
+``…:ignoreFields`` list, as the reference implementation supports); they are left out.
+
+battrace convention (not covered by the standard): a JSON-literal extension value
+(``"@type": "@json"`` in our context, e.g. ``bt:data``) is hashed as its canonical JSON text
+(sorted keys, no whitespace).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from decimal import Decimal
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from battrace.interop.epcis_common import BT_NS, BT_PREFIX
+from battrace.interop.epcis_digital_link import canonical_digital_link
 
 CBV = "https://ref.gs1.org/cbv/"
 GS1_VOC = "https://gs1.org/voc/"
-DEFAULT_PREFIXES: dict[str, str] = {
-    "gs1": GS1_VOC,
-    "cbv": CBV,
-    "epcis": "https://ref.gs1.org/epcis/",
-    BT_PREFIX: BT_NS,
-}
+DEFAULT_PREFIXES: dict[str, str] = {"gs1": GS1_VOC, "cbv": CBV, BT_PREFIX: BT_NS}
 JSON_LITERAL_TERMS = frozenset({"data", "features", "components_replaced"})
 
-_VOCAB_PREFIX = {  # field -> web-URI prefix for bare CBV values
-    "bizStep": CBV + "BizStep-",
-    "disposition": CBV + "Disp-",
-    "bizTransactionType": CBV + "BTT-",
-    "sourceDestType": CBV + "SDT-",
-    "errorReason": CBV + "ER-",
-    "component": CBV + "Comp-",
-    "measurementType": GS1_VOC,
-    "sensorAlertType": GS1_VOC,
-}
-_URN_VOCAB = {
-    "urn:epcglobal:cbv:bizstep:": CBV + "BizStep-",
-    "urn:epcglobal:cbv:disp:": CBV + "Disp-",
-    "urn:epcglobal:cbv:btt:": CBV + "BTT-",
-    "urn:epcglobal:cbv:sdt:": CBV + "SDT-",
-    "urn:epcglobal:cbv:er:": CBV + "ER-",
-}
-_EPC_LISTS = ("epcList", "parentID", "inputEPCList", "childEPCs")
-_SENSOR_METADATA = ("time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData",
-                    "dataProcessingMethod", "bizRules")
-_SENSOR_REPORT = ("type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod",
-                  "time", "microorganism", "chemicalSubstance", "value", "component", "stringValue",
-                  "booleanValue", "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue",
-                  "sDev", "percRank", "percValue", "uom", "coordinateReferenceSystem")
+# -- the canonical property order ----------------------------------------------------------------
+
+Order = tuple[tuple[str, "Order | None"], ...]
+_QUANTITY: Order = (("quantityElement", (("epcClass", None), ("quantity", None), ("uom", None))),)
+_EPCS: Order = (("epc", None),)
+_SENSOR_METADATA: Order = tuple((k, None) for k in (
+    "time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"))
+_SENSOR_REPORT: Order = tuple((k, None) for k in (
+    "type", "exception", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "time",
+    "microorganism", "chemicalSubstance", "value", "component", "stringValue", "booleanValue",
+    "hexBinaryValue", "uriValue", "minValue", "maxValue", "meanValue", "sDev", "percRank", "percValue",
+    "uom", "coordinateReferenceSystem"))
+PROPERTY_ORDER: Order = (
+    ("eventTime", None), ("eventTimeZoneOffset", None), ("certificationInfo", None), ("parentID", None),
+    ("epcList", _EPCS), ("inputEPCList", _EPCS), ("childEPCs", _EPCS), ("quantityList", _QUANTITY),
+    ("childQuantityList", _QUANTITY), ("inputQuantityList", _QUANTITY), ("outputEPCList", _EPCS),
+    ("outputQuantityList", _QUANTITY), ("action", None), ("transformationID", None), ("bizStep", None),
+    ("disposition", None), ("persistentDisposition", (("set", None), ("unset", None))),
+    ("readPoint", (("id", None),)), ("bizLocation", (("id", None),)),
+    ("sensorElementList", (("sensorElement", (("sensorMetadata", _SENSOR_METADATA),
+                                              ("sensorReport", _SENSOR_REPORT))),)),
+)
 _STANDARD_KEYS = frozenset({
     "@context", "type", "eventID", "recordTime", "eventTime", "eventTimeZoneOffset", "epcList", "parentID",
     "inputEPCList", "childEPCs", "quantityList", "childQuantityList", "inputQuantityList", "outputEPCList",
@@ -83,304 +93,384 @@ _STANDARD_KEYS = frozenset({
     "readPoint", "bizLocation", "bizTransactionList", "sourceList", "destinationList", "sensorElementList",
     "ilmd", "certificationInfo", "errorDeclaration",
 })
-_VOCAB_TYPE = {"bizStep": "bizStep", "disposition": "disposition"}
+_LEFT_OUT = frozenset({"recordTime", "eventID", "type", "errorDeclaration"})
+_TYPED_LISTS = {"bizTransactionList": "bizTransaction", "sourceList": "source", "destinationList": "destination"}
+_LIST_ITEM = {"epcList": "epc", "inputEPCList": "epc", "outputEPCList": "epc", "quantityList": "quantityElement",
+              "childQuantityList": "quantityElement", "inputQuantityList": "quantityElement",
+              "outputQuantityList": "quantityElement", "sensorElementList": "sensorElement"}
+_CBV_URNS = (
+    ("urn:epcglobal:cbv:bizstep:", CBV + "BizStep-"), ("urn:epcglobal:cbv:disp:", CBV + "Disp-"),
+    ("urn:epcglobal:cbv:btt:", CBV + "BTT-"), ("urn:epcglobal:cbv:sdt:", CBV + "SDT-"),
+    ("urn:epcglobal:cbv:er:", CBV + "ER-"),
+)
+_XML_VALUE_PREFIXES = (("gs1:", GS1_VOC), ("cbv:", CBV))
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
-# -- value normalisation -----------------------------------------------------------------------------
+@dataclass(slots=True)
+class Node:
+    """One element of an event in the syntax-independent tree (a typed item carries ``item_type``)."""
+
+    name: str
+    text: str = ""
+    children: list[Node] = field(default_factory=list)
+    item_type: str | None = None
+
+
+# -- value canonicalisation --------------------------------------------------------------------------
 
 def canonical_time(value: str) -> str:
-    """UTC, millisecond precision, ``Z``; digits beyond the millisecond are cut."""
+    """UTC, millisecond precision, ``Z``; sub-millisecond digits rounded half-to-even (CBV 2.1)."""
     text = value.strip()
-    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    m = re.match(r"^(.*?T\d{2}:\d{2}:\d{2})(?:[.,](\d+))?(.*)$", text)
+    if m is None:
+        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
+    head, fraction, zone = m.group(1), m.group(2) or "0", m.group(3)
+    moment = datetime.fromisoformat(head + (zone.replace("z", "Z") or ""))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    millis = Decimal("0." + fraction).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+    moment = moment.astimezone(UTC) + timedelta(milliseconds=int(millis * 1000))
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def canonical_number(value: int | float) -> str:
-    """A number without trailing zeros or exponent (``1.0`` → ``1``, ``0.34340`` → ``0.3434``)."""
+def canonical_number(value: int | float | str) -> str:
+    """A number as the reference writes it: no leading ``+``, no trailing ``.0`` (``26.0`` → ``26``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    d = Decimal(repr(value)).normalize()
-    text = format(d, "f")
-    return "0" if text in ("-0", "") else text
+    number = float(value)
+    if not math.isfinite(number):
+        return str(value).strip()
+    if number == int(number):
+        return str(int(number))
+    return str(number)
 
 
-def _gs1_check_digit(digits: str) -> str:
-    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
+def _is_number(text: str) -> bool:
+    return _NUMBER.match(text) is not None
 
 
-def _epc_to_digital_link(uri: str) -> str | None:
-    """Canonical GS1 Digital Link for the EPC URN schemes we know, else ``None``."""
-    parts = uri.split(":")
-    if len(parts) < 5 or parts[0] != "urn" or parts[1] != "epc" or parts[2] not in ("id", "class", "idpat"):
-        return None
-    scheme, fields = parts[3], parts[4].split(".")
-    dl = "https://id.gs1.org"
-    try:
-        if scheme in ("sgtin", "lgtin") and len(fields) == 3:
-            cp, ir, last = fields
-            body = ir[0] + cp + ir[1:]
-            gtin = body + _gs1_check_digit(body)
-            if parts[2] == "idpat" and last == "*":
-                return f"{dl}/01/{gtin}"
-            return f"{dl}/01/{gtin}/{'10' if scheme == 'lgtin' else '21'}/{last}"
-        if scheme == "sscc" and len(fields) == 2:
-            cp, sr = fields
-            body = sr[0] + cp + sr[1:]
-            return f"{dl}/00/{body}{_gs1_check_digit(body)}"
-        if scheme == "sgln" and len(fields) == 3:
-            cp, lr, ext = fields
-            gln = cp + lr + _gs1_check_digit(cp + lr)
-            return f"{dl}/414/{gln}" + ("" if ext == "0" else f"/254/{ext}")
-        if scheme == "pgln" and len(fields) == 2:
-            cp, pr = fields
-            return f"{dl}/417/{cp}{pr}{_gs1_check_digit(cp + pr)}"
-        if scheme == "gdti" and len(fields) == 3:
-            cp, dt, serial = fields
-            return f"{dl}/253/{cp}{dt}{_gs1_check_digit(cp + dt)}{serial}"
-        if scheme == "giai" and len(fields) == 2:
-            return f"{dl}/8004/{fields[0]}{fields[1]}"
-        if scheme == "grai" and len(fields) == 3:
-            cp, at, serial = fields
-            return f"{dl}/8003/0{cp}{at}{_gs1_check_digit('0' + cp + at)}{serial}"
-    except (IndexError, ValueError):
-        return None
+def canonical_value(text: str) -> str:
+    """CBV URN → web URI, number → canonical number, GS1 key → canonical Digital Link."""
+    for urn, web in _CBV_URNS:
+        text = text.replace(urn, web)
+    if _is_number(text):
+        text = canonical_number(text)
+    return canonical_digital_link(text) or text
+
+
+def _is_time(name: str) -> bool:
+    low = name.lower()
+    return "time" in low and "offset" not in low
+
+
+def _is_extension(name: str) -> bool:
+    return "{" in name and "/}" in name
+
+
+# -- the pre-hash string of one tree -----------------------------------------------------------------
+
+def _element(node: Node, order: Order | None) -> tuple[str, list[Node]]:
+    inner, rest = ("", node.children) if order is None else _ordered(node.children, order, top=False)
+    text = node.text.strip()
+    if text:
+        text = canonical_time(text) if _is_time(node.name) else canonical_value(text)
+    text = "=" + text if text else ""
+    return (node.name + text + inner if text or inner else ""), rest
+
+
+def _ordered(nodes: list[Node], order: Order, *, top: bool) -> tuple[str, list[Node]]:
+    """The ordered part of ``nodes``; also returns the nodes (or parts of them) not used."""
+    remaining = list(nodes)
+    extensions: list[Node] = []
+    if not top and len(remaining) > 1:
+        extensions = [n for n in remaining if _is_extension(n.name)]
+        remaining = [n for n in remaining if not _is_extension(n.name)]
+    out = ""
+    for name, sub in order:
+        pieces = []
+        for node in [n for n in remaining if n.name == name]:
+            piece, rest = _element(node, sub)
+            if piece:
+                pieces.append(piece)
+            index = next(i for i, n in enumerate(remaining) if n is node)
+            if rest:
+                remaining[index] = Node(node.name, node.text, rest, node.item_type)
+            else:
+                del remaining[index]
+        out += "".join(sorted(pieces))
+    if extensions:
+        out += _generic(extensions)
+    return out, remaining
+
+
+def _generic(nodes: Sequence[Node]) -> str:
+    parts = []
+    for node in nodes:
+        text = node.text.strip()
+        value = f"{node.name}={canonical_value(text)}" if text else node.name
+        if node.item_type is not None:
+            kind = node.item_type.strip()
+            parts.append((f"type={canonical_value(kind)}" if kind else "") + value)
+        else:
+            parts.append(value + _generic(node.children))
+    return "".join(sorted(parts))
+
+
+def tree_prehash(event: Node) -> str:
+    """The pre-hash string of one event tree."""
+    ordered, rest = _ordered(event.children, PROPERTY_ORDER, top=True)
+    return f"eventType={event.name}" + ordered + _generic([n for n in rest if n.name not in _LEFT_OUT])
+
+
+# -- JSON-LD → tree ----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _vocabularies() -> dict[str, dict[str, str]]:
+    """Bare word → web URI, per vocabulary, from the shipped GS1 context files."""
+    out: dict[str, dict[str, str]] = {}
+    folder = resources.files("battrace.interop.data.epcis.vocab")
+    for name in ("cbv-context-bizstep", "cbv-context-disposition", "cbv-context-biztransaction-type",
+                 "cbv-context-sourcedest-type", "cbv-context-error-reason", "cbv-context-component",
+                 "gs1-context-measurement-type", "gs1-context-sensor-alert-type"):
+        ctx = json.loads(folder.joinpath(f"{name}.jsonld").read_text("utf-8"))["@context"]
+        prefixes = {k: v for k, v in ctx.items() if isinstance(v, str) and v.endswith("/") and "-" not in k}
+        words = {}
+        for k, v in ctx.items():
+            if k.startswith("@") or not isinstance(v, str) or k in prefixes:
+                continue
+            p, _, local = v.partition(":")
+            words[k] = prefixes[p] + local if p in prefixes else v
+        out[name.split("-context-")[1]] = words
+    return out
+
+
+def _vocabulary_of(path: tuple[str, ...]) -> str | None:
+    """The vocabulary a JSON-LD value at ``path`` (keys from the event) is typed with, if any."""
+    last = path[-1]
+    parent = path[-2] if len(path) > 1 else ""
+    if last in ("bizStep", "disposition") and len(path) == 1:
+        return "bizstep" if last == "bizStep" else "disposition"
+    if last in ("set", "unset") and parent == "persistentDisposition":
+        return "disposition"
+    if last == "type" and parent in ("sourceList", "destinationList"):
+        return "sourcedest-type"
+    if last == "type" and parent == "bizTransactionList":
+        return "biztransaction-type"
+    if parent == "sensorReport":
+        return {"type": "measurement-type", "exception": "sensor-alert-type", "component": "component"}.get(last)
+    if last == "reason" and parent == "errorDeclaration":
+        return "error-reason"
     return None
 
 
-_DL_PRIMARY = {"00": (), "01": ("22", "10", "21", "235"), "253": (), "255": (), "401": (), "402": (),
-               "414": ("254",), "417": (), "8003": (), "8004": (), "8006": ("10", "21"), "8010": ("8011",),
-               "8017": (), "8018": ()}
-_DL_KEEP = {"01": ("21", "10", "235"), "414": ("254",), "8006": ("21", "10"), "8010": ("8011",)}
-_HTTP = re.compile(r"^https?://[^/?#]+(/[^?#]*)?(\?[^#]*)?(#.*)?$")
-
-
-def _constrain_digital_link(uri: str) -> str | None:
-    """A GS1 Digital Link URI on any domain → the constrained canonical form, else ``None``."""
-    m = _HTTP.match(uri)
-    if m is None or not m.group(1):
-        return None
-    segs = [s for s in m.group(1).split("/") if s]
-    for i, seg in enumerate(segs):
-        if seg in _DL_PRIMARY and i + 1 < len(segs) and (seg != "01" or segs[i + 1].isdigit()):
-            key = segs[i + 1]
-            if seg == "01":
-                key = key.zfill(14)
-            out = f"https://id.gs1.org/{seg}/{key}"
-            rest = segs[i + 2:]
-            pairs = dict(zip(rest[::2], rest[1::2], strict=False))
-            # the most fine-grained level only: serial beats lot (01 21 / 01 10 / 01 235)
-            for q in _DL_KEEP.get(seg, ()):
-                if q in pairs:
-                    out += f"/{q}/{pairs[q]}"
-                    break
-            return out
-    return None
-
-
-class _Normaliser:
-    def __init__(self, prefixes: Mapping[str, str]) -> None:
-        self.prefixes = dict(prefixes)
-
-    def expand(self, text: str) -> str:
-        """Expand a CURIE whose prefix we know; leave anything else alone."""
-        if ":" in text and not text.startswith(("http://", "https://", "urn:")):
-            prefix, _, rest = text.partition(":")
-            if prefix in self.prefixes and not rest.startswith("//"):
-                return self.prefixes[prefix] + rest
-        return text
-
-    def value(self, raw: Any, vocab: str | None = None) -> str:
-        if isinstance(raw, (bool, int, float)):
-            return canonical_number(raw)
-        text = str(raw).strip()
-        for urn, web in _URN_VOCAB.items():
-            if text.startswith(urn):
-                return web + text[len(urn):]
-        if vocab is not None and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", text):
-            return _VOCAB_PREFIX[vocab] + text
-        text = self.expand(text)
-        converted = _epc_to_digital_link(text) or _constrain_digital_link(text)
-        return converted or text
-
-    def key(self, name: str) -> str | None:
-        """``{namespace}local`` for an extension key (CURIE or full IRI), ``None`` if not one."""
-        if name.startswith(("http://", "https://")):
-            cut = max(name.rfind("/"), name.rfind("#"))
-            return "{" + name[: cut + 1] + "}" + name[cut + 1:]
-        prefix, sep, local = name.partition(":")
-        if sep and prefix in self.prefixes:
-            return "{" + self.prefixes[prefix] + "}" + local
-        return None
-
-    def extension(self, name: str, raw: Any) -> list[str]:
-        """The pre-hash pieces of one extension element (a list yields one piece per item)."""
-        key = self.key(name) or name
-        local = key.rpartition("}")[2]
-        if local in JSON_LITERAL_TERMS and key.startswith("{" + BT_NS):
-            return [f"{key}={_json_literal(raw)}"]
-        if isinstance(raw, list):
-            return sorted(p for item in raw for p in self.extension(name, item))
-        if isinstance(raw, dict):
-            children = sorted(p for k, v in raw.items() for p in self.extension(k, v))
-            return [key + "".join(children)]
-        if raw is None:
-            return [key]
-        return [f"{key}={self.value(raw)}"]
-
-
-def _json_literal(raw: Any) -> str:
-    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _namespaces(*contexts: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ctx in contexts:
+        for item in ctx if isinstance(ctx, list) else [ctx]:
+            if isinstance(item, dict):
+                out.update({k: v for k, v in item.items() if isinstance(v, str) and not k.startswith("@")})
+    return out
 
 
 def context_prefixes(*contexts: Any) -> dict[str, str]:
     """The default prefixes plus every ``prefix: IRI`` pair in the given ``@context`` values."""
-    out = dict(DEFAULT_PREFIXES)
-    for ctx in contexts:
-        items = ctx if isinstance(ctx, list) else [ctx]
-        for item in items:
-            if isinstance(item, dict):
-                for k, v in item.items():
-                    if isinstance(v, str) and ":" not in k and not k.startswith("@") and v.endswith(("/", "#")):
-                        out[k] = v
-    return out
+    return {**DEFAULT_PREFIXES, **_namespaces(*contexts)}
 
 
-# -- the pre-hash string -----------------------------------------------------------------------------
+class _JsonReader:
+    """Reads JSON-LD events of one document into trees."""
+
+    def __init__(self, prefixes: Mapping[str, str], ignored: Iterable[str] = ()) -> None:
+        self.prefixes = dict(prefixes)
+        self.ignored = {self.key(k) for k in ignored}
+        self.expanded: set[str] = set()
+
+    def key(self, name: str) -> str:
+        if name.startswith(("http://", "https://")):
+            cut = max(name.rfind("/"), name.rfind("#"))
+            return "{" + name[: cut + 1] + "}" + name[cut + 1:]
+        prefix, sep, local = name.partition(":")
+        if sep and prefix in self.prefixes and not local.startswith("//"):
+            return "{" + self.prefixes[prefix] + "}" + local
+        return name
+
+    def curie(self, text: str) -> str:
+        prefix, sep, local = text.partition(":")
+        if sep and prefix in self.prefixes and not local.startswith("//"):
+            return self.prefixes[prefix] + local
+        return text
+
+    def collect(self, event: Mapping[str, Any]) -> None:
+        """Note the vocabulary IRIs JSON-LD expansion gives in this event (bare words, CURIEs)."""
+        def walk(value: Any, path: tuple[str, ...]) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, (*path, k))
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v, path)
+            elif isinstance(value, str) and path:
+                vocab = _vocabulary_of(path)
+                full = _vocabularies()[vocab].get(value) if vocab else None
+                full = full or self.curie(value)
+                if full.startswith((CBV, GS1_VOC)):
+                    self.expanded.add(full)
+        walk(event, ())
+
+    def bare_word(self, text: str) -> str:
+        """A bare vocabulary word → the one expanded IRI it abbreviates (as the reference does: any
+        value that ends exactly one vocabulary IRI used in the document, ``-word`` or ``/word``)."""
+        matches = [e for e in self.expanded if e.endswith("-" + text) or e.endswith("/" + text)]
+        return matches[0] if len(matches) == 1 else text
+
+    def scalar(self, value: Any) -> str:
+        if isinstance(value, bool):  # as the reference implementation writes a JSON boolean
+            return "True" if value else "False"
+        if isinstance(value, (int, float)):
+            return canonical_number(value)
+        if value is None:
+            return ""
+        return self.curie(self.bare_word(str(value)))
+
+    def nodes(self, name: str, value: Any) -> list[Node]:
+        key = self.key(name)
+        if key.startswith("{" + BT_NS + "}") and key.rpartition("}")[2] in JSON_LITERAL_TERMS:
+            return [Node(key, json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))]
+        if isinstance(value, list):
+            if name in _TYPED_LISTS:
+                item = _TYPED_LISTS[name]
+                return [Node(name, "", [Node(item, self.scalar(v.get(item, "")), [],
+                                             self.scalar(v["type"]) if "type" in v else "")
+                                        for v in value if isinstance(v, dict)])]
+            if name in _LIST_ITEM or name == "childEPCs" or key.endswith("List"):
+                item = _LIST_ITEM.get(name, "epc" if name == "childEPCs" else key[:-4])
+                return [Node(key, "", [n for v in value for n in self.nodes(item, v)])]
+            return [n for v in value for n in self.nodes(name, v)]
+        if isinstance(value, dict):
+            return [self.tree(key, value)]
+        return [Node(key, self.scalar(value))]
+
+    def tree(self, name: str, obj: Mapping[str, Any]) -> Node:
+        node = Node(name, str(obj.get("#text", "")))
+        for k, v in obj.items():
+            if k in ("#text", "@context", "rdfs:comment", "comment") or k.startswith("@xmlns"):
+                continue
+            if self.key(k) in self.ignored:
+                continue
+            node.children.extend(self.nodes(k, v))
+        return node
+
+    def event(self, event: Mapping[str, Any]) -> Node:
+        self.collect(event)
+        return self.tree(str(event.get("type", "")), event)
+
 
 def prehash_string(event: Mapping[str, Any], *, prefixes: Mapping[str, str] | None = None) -> str:
     """The CBV 2.0 pre-hash string of one EPCIS event (JSON-LD form)."""
-    for unsupported in ("errorDeclaration", "certificationInfo"):
-        if unsupported in event:
-            raise ValueError(f"event hash: {unsupported!r} is not implemented by battrace's hash")
-    n = _Normaliser(prefixes if prefixes is not None else context_prefixes(event.get("@context")))
-    out: list[str] = [f"eventType={event['type']}"]
-
-    def add(key: str, text: str) -> None:
-        out.append(f"{key}={text}")
-
-    if "eventTime" in event:
-        add("eventTime", canonical_time(event["eventTime"]))
-    if "eventTimeZoneOffset" in event:
-        add("eventTimeZoneOffset", str(event["eventTimeZoneOffset"]).strip())
-
-    def epcs(name: str) -> None:
-        values = event.get(name)
-        if values:
-            out.append(name + "".join(sorted(f"epc={n.value(v)}" for v in values)))
-
-    def quantities(name: str) -> None:
-        values = event.get(name)
-        if values:
-            items = []
-            for q in values:
-                s = "quantityElement" + f"epcClass={n.value(q['epcClass'])}"
-                if "quantity" in q:
-                    s += f"quantity={canonical_number(q['quantity'])}"
-                if "uom" in q:
-                    s += f"uom={str(q['uom']).strip()}"
-                items.append(s)
-            out.append(name + "".join(sorted(items)))
-
-    epcs("epcList")
-    if "parentID" in event:
-        add("parentID", n.value(event["parentID"]))
-    epcs("inputEPCList")
-    epcs("childEPCs")
-    quantities("quantityList")
-    quantities("childQuantityList")
-    quantities("inputQuantityList")
-    epcs("outputEPCList")
-    quantities("outputQuantityList")
-    if "action" in event:
-        add("action", str(event["action"]).strip())
-    if "transformationID" in event:
-        add("transformationID", n.value(event["transformationID"]))
-    if "bizStep" in event:
-        add("bizStep", n.value(event["bizStep"], "bizStep"))
-    if "disposition" in event:
-        add("disposition", n.value(event["disposition"], "disposition"))
-    pd = event.get("persistentDisposition")
-    if pd:
-        s = "persistentDisposition"
-        for part in ("set", "unset"):
-            if pd.get(part):
-                s += "".join(sorted(f"{part}={n.value(v, 'disposition')}" for v in pd[part]))
-        out.append(s)
-    for loc in ("readPoint", "bizLocation"):
-        if loc in event:
-            body = dict(event[loc])
-            s = f"{loc}id={n.value(body.pop('id'))}" if "id" in body else loc
-            s += "".join(sorted(p for k, v in body.items() for p in n.extension(k, v)))
-            out.append(s)
-    bts = event.get("bizTransactionList")
-    if bts:
-        items = []
-        for b in bts:
-            s = f"bizTransaction={n.value(b['bizTransaction'])}"
-            if "type" in b:
-                s += f"type={n.value(b['type'], 'bizTransactionType')}"
-            items.append(s)
-        out.append("bizTransactionList" + "".join(sorted(items)))
-    for lst, item in (("sourceList", "source"), ("destinationList", "destination")):
-        values = event.get(lst)
-        if values:
-            items = [f"{item}={n.value(v[item])}" + (f"type={n.value(v['type'], 'sourceDestType')}"
-                                                      if "type" in v else "") for v in values]
-            out.append(lst + "".join(sorted(items)))
-    sensors = event.get("sensorElementList")
-    if sensors:
-        out.append("sensorElementList" + "".join(sorted(_sensor_element(n, e) for e in sensors)))
-    ilmd = event.get("ilmd")
-    if ilmd:
-        out.append("ilmd" + "".join(sorted(p for k, v in ilmd.items() for p in n.extension(k, v))))
-    extensions = sorted(
-        p for k, v in event.items() if k not in _STANDARD_KEYS for p in n.extension(k, v)
-    )
-    out.extend(extensions)
-    return "".join(out)
+    reader = _JsonReader(prefixes if prefixes is not None else context_prefixes(event.get("@context")))
+    return tree_prehash(reader.event(event))
 
 
-def _sensor_fields(n: _Normaliser, body: Mapping[str, Any], order: tuple[str, ...]) -> str:
-    s = ""
-    for key in order:
-        if key not in body:
-            continue
-        v = body[key]
-        if key in ("time", "startTime", "endTime"):
-            s += f"{key}={canonical_time(v)}"
-        elif key == "type":
-            s += f"{key}={n.value(v, 'measurementType')}"
-        elif key == "exception":
-            s += f"{key}={n.value(v, 'sensorAlertType')}"
-        elif key == "component":
-            s += f"{key}={n.value(v, 'component')}"
-        else:
-            s += f"{key}={n.value(v)}"
-    s += "".join(sorted(p for k, v in body.items() if k not in order for p in n.extension(k, v)))
-    return s
-
-
-def _sensor_element(n: _Normaliser, element: Mapping[str, Any]) -> str:
-    s = "sensorElement"
-    if "sensorMetadata" in element:
-        s += "sensorMetadata" + _sensor_fields(n, element["sensorMetadata"], _SENSOR_METADATA)
-    reports = element.get("sensorReport") or []
-    s += "".join(sorted("sensorReport" + _sensor_fields(n, r, _SENSOR_REPORT) for r in reports))
-    s += "".join(sorted(p for k, v in element.items() if k not in ("sensorMetadata", "sensorReport")
-                        for p in n.extension(k, v)))
-    return s
+def _digest(prehash: str, algorithm: str) -> str:
+    algorithms = {"sha-256": hashlib.sha256, "sha-384": hashlib.sha384, "sha-512": hashlib.sha512,
+                  "sha3-256": hashlib.sha3_256}
+    if algorithm not in algorithms:
+        raise ValueError(f"unsupported digest {algorithm!r}; use one of {', '.join(algorithms)}")
+    return f"ni:///{algorithm};{algorithms[algorithm](prehash.encode('utf-8')).hexdigest()}?ver=CBV2.0"
 
 
 def event_hash(event: Mapping[str, Any], *, prefixes: Mapping[str, str] | None = None,
                algorithm: str = "sha-256") -> str:
-    """The event hash ID ``ni:///sha-256;<hex>?ver=CBV2.0`` of one EPCIS event."""
-    algorithms = {"sha-256": hashlib.sha256, "sha-384": hashlib.sha384, "sha-512": hashlib.sha512}
-    if algorithm not in algorithms:
-        raise ValueError(f"unsupported digest {algorithm!r}; use one of {', '.join(algorithms)}")
-    digest = algorithms[algorithm](prehash_string(event, prefixes=prefixes).encode("utf-8")).hexdigest()
-    return f"ni:///{algorithm};{digest}?ver=CBV2.0"
+    """The event hash ID ``ni:///sha-256;<hex>?ver=CBV2.0`` of one EPCIS event (JSON-LD form)."""
+    return _digest(prehash_string(event, prefixes=prefixes), algorithm)
+
+
+# -- whole documents (JSON-LD and XML) ---------------------------------------------------------------
+
+def _ignore_list(container: Mapping[str, Any]) -> list[str]:
+    for k, v in container.items():
+        if k.rpartition(":")[2] == "ignoreFields" and isinstance(v, list):
+            return [str(x) for x in v]
+    return []
+
+
+def json_document_prehashes(doc: Mapping[str, Any]) -> list[str]:
+    """The pre-hash strings of every event of an EPCIS 2.0 JSON-LD document (or query document)."""
+    prefixes = context_prefixes(doc.get("@context"))
+    body = doc.get("epcisBody") or {}
+    ignored = _ignore_list(doc)
+    if "eventList" in body:
+        events = body["eventList"]
+    elif "queryResults" in body:
+        results = body["queryResults"]
+        events = results["resultsBody"]["eventList"]
+        ignored = ignored or _ignore_list(results)
+    elif "event" in body:
+        events = [body["event"]]
+    else:
+        raise ValueError("no eventList, queryResults or event in the epcisBody")
+    readers = [_JsonReader(context_prefixes(doc.get("@context"), event.get("@context")) if "@context" in event
+                           else prefixes, ignored) for event in events]
+    for reader, event in zip(readers, events, strict=True):
+        reader.collect(event)
+    expanded = {iri for reader in readers for iri in reader.expanded}  # the whole document's, as the reference
+    out = []
+    for reader, event in zip(readers, events, strict=True):
+        reader.expanded = expanded
+        out.append(tree_prehash(reader.tree(str(event.get("type", "")), event)))
+    return out
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _xml_tree(element: ET.Element) -> Node:
+    def value(text: str) -> str:
+        for prefix, iri in _XML_VALUE_PREFIXES:
+            if text.startswith(prefix):
+                return iri + text[len(prefix):]
+        return text
+
+    node = Node(element.tag, value((element.text or "").strip()))
+    for name, text in element.items():
+        node.children.append(Node(name, value(text)))
+    for child in element:
+        if child.tag in ("bizTransaction", "source", "destination"):
+            node.children.append(Node(child.tag, (child.text or "").strip(), [],
+                                      value(child.get("type", ""))))
+        else:
+            node.children.append(_xml_tree(child))
+    return node
+
+
+def xml_document_prehashes(text: str) -> list[str]:
+    """The pre-hash strings of every event of an EPCIS 1.x/2.0 XML document (or query document)."""
+    cleaned = re.sub(r"</?(extension|baseExtension)\s*>", "", text)
+    root = ET.fromstring(cleaned.encode("utf-8") if cleaned.lstrip().startswith("<?xml") else cleaned)
+    ignored = {child.tag for el in root.iter() if _local(el.tag) == "ignoreFields" for child in el}
+    event_list = next((el for el in root.iter() if _local(el.tag) == "EventList"), None)
+    if event_list is None:
+        raise ValueError("no EventList in the XML document")
+    out = []
+    for element in event_list:
+        if not isinstance(element.tag, str):
+            continue
+        tree = _xml_tree(element)
+        tree.children = [c for c in tree.children if c.name not in ignored]
+        out.append(tree_prehash(tree))
+    return out
+
+
+def document_prehashes(text: str) -> list[str]:
+    """The pre-hash strings of every event of an EPCIS document given as JSON-LD or XML text."""
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        return xml_document_prehashes(text)
+    return json_document_prehashes(json.loads(text))
+
+
+def document_hashes(text: str, *, algorithm: str = "sha-256") -> list[str]:
+    """The event hash IDs of every event of an EPCIS document (JSON-LD or XML text), in order."""
+    return [_digest(p, algorithm) for p in document_prehashes(text)]

@@ -79,9 +79,10 @@ def label(passport: Mapping[str, Any], base_url: str) -> str:
     return label_svg(label_data(passport), base_url)
 
 
-def read_epcis(doc: Any) -> list[dict[str, Any]]:
-    """The native events of an EPCIS document, or :class:`~battrace.interop.epcis.EpcisNotUnderstood`."""
-    return from_epcis_document(doc)
+def read_epcis(doc: Any, *, reporter: str | None = None) -> list[dict[str, Any]]:
+    """The native events of an EPCIS document, or :class:`~battrace.interop.epcis.EpcisNotUnderstood`
+    (``reporter``: the capturing organisation, for events without ``bt:reporter``)."""
+    return from_epcis_document(doc, reporter=reporter)
 
 
 def capture(ledger: Ledger, events: Sequence[Mapping[str, Any]], *, reporter: str | None = None) -> IngestReport:

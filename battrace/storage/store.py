@@ -419,6 +419,13 @@ class Store:
             stmt = stmt.where((e.c.occurred_at if by == "occurred" else e.c.recorded_at) <= until)
         return [dict(row._mapping) for row in conn.execute(stmt)]
 
+    def events_after(self, conn: Connection, seq: int, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` events with a sequence number above ``seq``, in ledger order."""
+        e = schema.events
+        stmt = (select(e.c.seq, e.c.recorded_at, e.c.imported, e.c.body, e.c.hash)
+                .where(e.c.seq > seq).order_by(e.c.seq).limit(limit))
+        return [dict(row._mapping) for row in conn.execute(stmt)]
+
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):

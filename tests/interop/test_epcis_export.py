@@ -202,7 +202,7 @@ def test_the_validator_rejects_what_the_schema_forbids() -> None:
 
 
 @pytest.mark.parametrize("event_type", sorted(FIELDS))
-@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_event_type_exports_a_schema_valid_event(event_type: str, data: st.DataObject) -> None:
     event = data.draw(native_event(event_type))
@@ -211,7 +211,7 @@ def test_every_event_type_exports_a_schema_valid_event(event_type: str, data: st
     assert ev["bt:event_type"] == event_type
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=st.lists(any_native_event, max_size=5), extras=stored_extras)
 def test_documents_of_stored_events_validate(events: list[dict[str, Any]], extras: dict[str, Any]) -> None:
     doc = to_epcis_document([{**e, **extras} for e in events], sender="battrace", created_at=CREATED)

@@ -76,7 +76,7 @@ async def epcis_capture(request: Request, platform: PlatformDep, caller: CallerD
         except BattraceError as exc:
             raise ValidationError(f"the body is not valid JSON within the limits: {exc.message}",
                                   **exc.context) from None
-        events = interop.read_epcis(doc)
+        events = interop.read_epcis(doc, reporter=org)
         limit = platform.settings.batch_limit
         if len(events) > limit:
             raise PayloadTooLarge(f"a request may carry at most {limit} events, got {len(events)}", limit=limit)
