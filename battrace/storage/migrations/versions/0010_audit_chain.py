@@ -9,7 +9,7 @@
 * UPDATE and DELETE on ``audit_log`` are refused by the database, as on the event log.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-30
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from battrace.storage.schema import UTCTime
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
