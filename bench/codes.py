@@ -44,7 +44,8 @@ def main() -> None:
     rng = random.Random(3)
     vins = [with_check_digit("".join(rng.choices("0123456789ABCDEFGHJKLMNPRSTUVWXYZ", k=17))) for _ in range(n // 10)]
     credits = [
-        with_check_char("91" + "".join(rng.choices("0123456789", k=6)) + "".join(rng.choices("0123456789ABCDEFGH", k=9)))
+        with_check_char("91" + "".join(rng.choices("0123456789", k=6))
+                        + "".join(rng.choices("0123456789ABCDEFGH", k=9)))
         for _ in range(n // 10)
     ]
     print(f"python {sys.version.split()[0]}, one core")

@@ -77,7 +77,7 @@ def story() -> list[dict[str, Any]]:
     """Produce cells/modules/pack, certify, sell, replace, scrap, collect, hand over, test, re-make, recycle."""
     e: list[dict[str, Any]] = []
     t = "2024-03-05T09:00:00+08:00"
-    for i, c in enumerate(CELLS):
+    for _i, c in enumerate(CELLS):
         e.append(ev(len(e), "battery.produced", BATTERY_MAKER, t, battery=c, **CELL))
     for i, m in enumerate(MODULES):
         e.append(ev(len(e), "battery.produced", BATTERY_MAKER, t, battery=m, components=CELLS[2 * i: 2 * i + 2],
@@ -93,7 +93,8 @@ def story() -> list[dict[str, Any]]:
     e.append(ev(len(e), "battery.replaced", REPAIR_SHOP, "2025-06-01T10:00:00+08:00", vin=VIN, removed=PACK,
                 installed=SPARE, reason="capacity fade"))
     e.append(ev(len(e), "battery.handed_over", REPAIR_SHOP, "2025-06-02T10:00:00+08:00", batteries=[PACK], to=OUTLET))
-    e.append(ev(len(e), "battery.received", OUTLET, "2025-06-03T10:00:00+08:00", batteries=[PACK], **{"from": REPAIR_SHOP}))
+    e.append(ev(len(e), "battery.received", OUTLET, "2025-06-03T10:00:00+08:00", batteries=[PACK],
+                **{"from": REPAIR_SHOP}))
     e.append(ev(len(e), "vehicle.scrapped", DISMANTLER, "2026-05-01T10:00:00+08:00", vin=VIN,
                 batteries_present=[SPARE], certificate_no="BF0001"))
     e.append(ev(len(e), "battery.removed", DISMANTLER, "2026-05-02T10:00:00+08:00", battery=SPARE, vin=VIN))

@@ -9,14 +9,14 @@ from fastapi.responses import JSONResponse, Response
 
 from battrace import __version__
 from battrace.api import errors
+from battrace.api.docs import install_docs
 from battrace.api.metrics import CONTENT_TYPE, exposition
 from battrace.api.observe import ObserveMiddleware, configure_logging
-from battrace.api.docs import install_docs
 from battrace.api.routes import batteries, events, health, interop, supervision, telemetry
-from battrace.errors import StorageError
 from battrace.api.routes import cases as case_routes
-from battrace.api.routes import public_reports as report_routes
 from battrace.api.routes import epcis as epcis_routes
+from battrace.api.routes import public_reports as report_routes
+from battrace.errors import StorageError
 from battrace.services.platform import Platform
 from battrace.storage.migrate import current_revision, head_revision
 from battrace.storage.replica import ping

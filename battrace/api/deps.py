@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from battrace.domain.access import Caller
-from battrace.errors import Unauthorized
-from battrace.errors import StorageError
+from battrace.errors import StorageError, Unauthorized
 from battrace.services.access import authenticate
 from battrace.services.platform import Platform
 from battrace.storage.replica import has_replayed, lag_seconds

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -11,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from battrace.cli.context import empty_database, state
-from battrace.cli.output import console, err_console, print_fields, print_json, print_table
+from battrace.cli.output import console, print_fields, print_json, print_table
 from battrace.cli.progress import progress
 from battrace.domain.events import parse_moment
 from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
@@ -95,10 +93,9 @@ def _ingest_sharded(ctx: typer.Context, file: Path, fmt: str, workers: int, impo
     open_platform(ctx).close()  # migrate once, before the writers start
     with file.open(encoding="utf-8", errors="replace") as handle:
         total = sum(1 for line in handle if line.strip())
-    with progress_bar(total, f"ingest ({workers} writers)") as bar:
-        task = bar.add_task("ingest", total=total or None)
+    with progress() as stage:
         report = ingest_sharded(url, file, workers, import_history=import_history,
-                                progress=lambda n: bar.advance(task, n))
+                                progress=stage(f"ingest ({workers} writers)", total or None))
     if as_json:
         print_json(report.as_dict())
     else:

@@ -166,7 +166,8 @@ def parse_org(raw: Any) -> Org:
         number = q.get("number")
         if not isinstance(number, str) or not number:
             raise InvalidOrg(f"{credit}: {where}.number is required", field=where)
-        quals.append(Qualification(q["kind"], number, _date(q.get("valid_from"), where), _date(q.get("valid_to"), where)))
+        valid_from, valid_to = _date(q.get("valid_from"), where), _date(q.get("valid_to"), where)
+        quals.append(Qualification(q["kind"], number, valid_from, valid_to))
     return Org(
         credit_code=credit,
         name=name.strip(),

@@ -131,10 +131,7 @@ def _count_packs_sold(conn: Connection, world: BatchWorld, sales: dict[tuple[str
             entry = world.batteries.get(code)
             wanted[code] = entry[0].maker if entry is not None else None
     missing = [c for c, m in wanted.items() if m is None]
-    b = schema.batteries
-    for i in range(0, len(missing), 500):
-        wanted.update(conn.execute(select(b.c.code, b.c.maker).where(b.c.code.in_(missing[i : i + 500])))
-                      .tuples().all())
+    wanted.update(db.battery_makers(conn, missing))
     for acc in sold:
         vehicle = acc.decision.vehicles.get(acc.event["vin"])
         prov = province(vehicle.region if vehicle else None)

@@ -91,7 +91,8 @@ class Guard:
         self, caller: Caller, code: str, action: str = "battery.read", *, least: str = PUBLIC,
         at: datetime | None = None, by: str = "recorded", reads: Store | None = None,
     ) -> BatteryRead:
-        """``code``'s digital ID (as it was ``at``, by when events were ``recorded`` or ``occurred``) if the caller's tier is ``least`` or above.
+        """``code``'s digital ID (as it was ``at``, by when events were ``recorded`` or ``occurred``; read
+        from ``reads``, a replica, when given) if the caller's tier is ``least`` or above.
 
         ``least=PUBLIC`` (the digital ID itself) never refuses an organisation: its tier decides what
         is shown; credentials that were sent but refused are still refused (401)."""

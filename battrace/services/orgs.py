@@ -27,7 +27,8 @@ def import_orgs(store: Store, raw: Any, now: datetime) -> dict[str, int]:
             raise type(exc)(f"organisation #{i + 1}: {exc.message}", index=i, **exc.context) from None
         if org.credit_code in seen:
             raise InvalidOrg(
-                f"organisation #{i + 1}: credit code {org.credit_code} appears twice (also #{seen[org.credit_code] + 1})",
+                f"organisation #{i + 1}: credit code {org.credit_code} appears twice "
+                f"(also #{seen[org.credit_code] + 1})",
                 index=i,
             )
         seen[org.credit_code] = i

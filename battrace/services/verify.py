@@ -44,9 +44,9 @@ from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
 from battrace.domain.state import BatteryState, VehicleState
 from battrace.errors import BattraceError
 from battrace.services.ledger import event_hash, link_hash
+from battrace.storage import audit as audit_db
 from battrace.storage import chain, verification
 from battrace.storage.compliance import finding_bodies
-from battrace.storage import audit as audit_db
 from battrace.storage.store import GENESIS, Store
 
 _BUFFER = 2000

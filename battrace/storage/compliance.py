@@ -329,3 +329,13 @@ def techinfo_streams_on_file(conn: Connection, streams: Sequence[str]) -> set[st
     for chunk in _chunks(list(streams)):
         found.update(conn.execute(select(t.c.stream).where(t.c.stream.in_(chunk))).scalars())
     return found
+
+
+def battery_makers(conn: Connection, codes: Sequence[str]) -> dict[str, str | None]:
+    """The maker of each of ``codes`` that is on record (R11 for battery makers), 500 codes a query."""
+    b = schema.batteries
+    out: dict[str, str | None] = {}
+    for i in range(0, len(codes), 500):
+        rows = conn.execute(select(b.c.code, b.c.maker).where(b.c.code.in_(list(codes[i : i + 500]))))
+        out.update({code: maker for code, maker in rows})
+    return out

@@ -155,7 +155,7 @@ def _effective_columns(b: Any) -> tuple[Any, Any, Any]:
 def statistics(conn: Connection, *, prefix: str, level: str) -> dict[str, Any]:
     """Batteries by state, chemistry and province (where their holder is), retirements per month and
     findings per rule and state, within ``prefix`` (all when empty), for ``level`` (or ``all``)."""
-    b, o, e, f = schema.batteries, schema.orgs, schema.events, schema.findings
+    b, o, e = schema.batteries, schema.orgs, schema.events
     if level == "P":  # packs have no parent: their stored state is their state
         state, holder, source = b.c.state, func.coalesce(b.c.custodian, b.c.maker), b
     else:

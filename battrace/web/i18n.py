@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from battrace.domain.codes import tables
-from battrace.domain.rules.registry import all_rules
-
 from battrace.domain.reasons import REASON_LABELS
+from battrace.domain.rules.registry import all_rules
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"

@@ -1,9 +1,9 @@
 """Reading an uploaded report file (JSON Lines, a JSON array, or CSV) into ``(line, event)`` pairs
 for :meth:`battrace.services.ledger.Ledger.ingest` — the same path the API's ``POST /events`` takes.
 
-As in the API the reporter is always the key's organisation (:mod:`battrace.services.stamping`): a line naming another reporter is
-rejected (here per line, so the rest of the file still gets its results) and ``recorded_at`` is
-dropped. A line that is not JSON (or not UTF-8, or beyond the limits of
+As in the API the reporter is always the key's organisation (:mod:`battrace.services.stamping`): a
+line naming another reporter is rejected on its own line, so the rest of the file still gets its
+results, and ``recorded_at`` is dropped. A line that is not JSON (or not UTF-8, or beyond the limits of
 :mod:`battrace.domain.limits`) is rejected on its own; a CSV file whose cells cannot be read at
 all is refused as a whole, naming the line and column (:class:`~battrace.interop.csv_io.InvalidCsv`).
 """

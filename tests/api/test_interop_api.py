@@ -3,10 +3,9 @@ real app on a real SQLite file."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from importlib import resources
 from itertools import groupby
 from pathlib import Path

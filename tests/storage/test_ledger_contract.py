@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest

@@ -19,9 +19,9 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from battrace.api.deps import CallerDep, PlatformDep, ReaderDep
-from battrace.domain.access import PARTICIPANT, PUBLIC
+from battrace.domain.access import PARTICIPANT
 from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
-from battrace.errors import BattraceError, Forbidden, PayloadTooLarge, Unauthorized, ValidationError
+from battrace.errors import BattraceError, Forbidden, PayloadTooLarge, ValidationError
 from battrace.services import interop
 from battrace.services.access import require_org
 from battrace.services.passport import get_passport

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from battrace.api.deps import CallerDep, PlatformDep, ReadStoreDep, ReaderDep
-from battrace.domain.access import region_prefix
-from battrace.services.access import list_audit, require_admin, require_org, require_regulator, techinfo_read
+from battrace.api.deps import CallerDep, PlatformDep, ReaderDep, ReadStoreDep
+from battrace.services.access import list_audit, require_admin, require_regulator
 from battrace.services.compliance import list_findings
 from battrace.services.orgs import import_orgs, list_orgs
 from battrace.services.stats import get_stats

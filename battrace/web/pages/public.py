@@ -15,9 +15,8 @@ from battrace.errors import UnknownBattery
 from battrace.interop.carriers import ERROR_LEVEL, label_svg, public_url
 from battrace.services.compliance import battery_findings
 from battrace.services.health import health_summary
-from battrace.services.orgs import list_orgs
-from battrace.services.interop import public_base_url
 from battrace.services.lookup import codes_on_record
+from battrace.services.orgs import list_orgs
 from battrace.services.passport import get_passport
 from battrace.services.telemetry import list_alarms
 from battrace.storage.store import Store
