@@ -19,6 +19,9 @@ ENVIRONMENT = {
     "BATTRACE_READ_DATABASE_URL": "read_database_url",
     "BATTRACE_LOG_FORMAT": "log_format",
     "BATTRACE_LOG_LEVEL": "log_level",
+    "BATTRACE_ANCHOR_KEY": "anchor_key",
+    "BATTRACE_ANCHOR_PUBLIC_KEY": "anchor_public_key",
+    "BATTRACE_PROGRESS_INTERVAL": "progress_interval",
 }
 
 
@@ -47,6 +50,12 @@ class Settings:
     #: Log lines: ``json`` (one JSON object a line, with a request id) or ``console`` (for people).
     log_format: str = "json"
     log_level: str = "info"
+    #: The platform's Ed25519 private key (PEM file) that ``battrace anchor`` signs with.
+    anchor_key: str | None = None
+    #: The platform's public key (PEM file) that ``battrace verify --anchor`` checks signatures against.
+    anchor_public_key: str | None = None
+    #: Seconds between plain progress lines when the output is not a terminal.
+    progress_interval: float = 5.0
 
     @classmethod
     def from_env(cls, db: str | None = None) -> Settings:
@@ -61,7 +70,18 @@ class Settings:
             read_database_url=os.environ.get("BATTRACE_READ_DATABASE_URL") or None,
             log_format=_choice("BATTRACE_LOG_FORMAT", ("json", "console"), "json"),
             log_level=_choice("BATTRACE_LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
+            anchor_key=os.environ.get("BATTRACE_ANCHOR_KEY") or None,
+            anchor_public_key=os.environ.get("BATTRACE_ANCHOR_PUBLIC_KEY") or None,
+            progress_interval=progress_interval(),
         )
+
+
+def progress_interval() -> float:
+    """``BATTRACE_PROGRESS_INTERVAL``: seconds between plain progress lines (5; a bad value: 5)."""
+    try:
+        return max(0.0, float(os.environ.get("BATTRACE_PROGRESS_INTERVAL", "5")))
+    except ValueError:
+        return 5.0
 
 
 def _int(name: str, default: int) -> int:

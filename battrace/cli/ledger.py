@@ -11,6 +11,7 @@ import typer
 from battrace.cli.context import empty_database, state
 from battrace.cli.output import console, print_fields, print_json, print_table
 from battrace.cli.progress import progress
+from battrace.config import Settings
 from battrace.domain.events import parse_moment
 from battrace.domain.limits import MAX_DEPTH, decode_utf8, loads
 from battrace.errors import BattraceError, InvalidEvent, NotFound
@@ -237,8 +238,8 @@ def verify_cmd(
                                   "every head it recorded must still be in the log.")
     ] = None,
     public_key: Annotated[
-        Path | None, typer.Option("--public-key", envvar="BATTRACE_ANCHOR_PUBLIC_KEY",
-                                  help="The platform's Ed25519 public key (PEM) the anchor must be signed with.")
+        Path | None, typer.Option("--public-key", help="The platform's Ed25519 public key (PEM) the anchor must "
+                                  "be signed with (default: the setting BATTRACE_ANCHOR_PUBLIC_KEY).")
     ] = None,
 ) -> None:
     """Check every hash chain and re-derive every read model from the log; exit 1 naming what differs."""
@@ -247,6 +248,8 @@ def verify_cmd(
     if anchor is not None:
         from battrace.services.anchor import load_public_key, read_anchor
 
+        if public_key is None and (configured := Settings.from_env().anchor_public_key):
+            public_key = Path(configured)
         payload, trusted = read_anchor(anchor, load_public_key(public_key) if public_key else None)
     platform = read_platform(ctx)
     with progress() as stage:
@@ -272,8 +275,9 @@ def verify_cmd(
 
 def anchor_cmd(
     ctx: typer.Context,
-    key: Annotated[Path, typer.Option("--key", envvar="BATTRACE_ANCHOR_KEY", exists=True, dir_okay=False,
-                                      help="The platform's Ed25519 private key (PEM; battrace anchor-key).")],
+    key: Annotated[Path | None, typer.Option("--key", exists=True, dir_okay=False,
+                                             help="The platform's Ed25519 private key (PEM; battrace anchor-key); "
+                                             "default: the setting BATTRACE_ANCHOR_KEY.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the signed anchor to this file.")] = None,
     url: Annotated[str | None, typer.Option("--url", help="POST the signed anchor (JSON) to this URL.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the anchor document.")] = False,
@@ -284,6 +288,11 @@ def anchor_cmd(
 
     if out is None and url is None and not as_json:
         raise InvalidEvent("give --out FILE, --url URL or --json", field="out")
+    if key is None:
+        configured = Settings.from_env().anchor_key
+        if configured is None:
+            raise InvalidEvent("give --key FILE (or set BATTRACE_ANCHOR_KEY)", field="key")
+        key = Path(configured)
     doc = make_anchor(open_platform(ctx).store, load_private_key(key), clock.now())
     if out is not None:
         write_anchor(doc, out)

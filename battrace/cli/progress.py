@@ -10,7 +10,6 @@ sets the interval (seconds, default 5).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import TextIO
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from battrace import config
 from battrace.cli.output import err_console
 
 Advance = Callable[[int], None]
@@ -89,10 +89,7 @@ class _PlainStage:
 
 
 def default_interval() -> float:
-    try:
-        return max(0.0, float(os.environ.get("BATTRACE_PROGRESS_INTERVAL", "5")))
-    except ValueError:
-        return 5.0
+    return config.progress_interval()
 
 
 @contextmanager

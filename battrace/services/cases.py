@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from battrace.clock import CHINA
 from battrace.domain.access import Caller
@@ -36,7 +36,6 @@ from battrace.errors import Forbidden, NotFound, UnknownOrg, ValidationError
 from battrace.services.access import require_org
 from battrace.services.webhooks import notify
 from battrace.storage import compliance as fdb
-from battrace.storage import schema
 from battrace.storage import supervision as db
 from battrace.storage.store import Store
 
@@ -173,9 +172,7 @@ def _check_curing(conn: Connection, org: str, event_ids: list[str]) -> None:
     """Curing events must be events the company reported (by its event ids)."""
     if not event_ids:
         return
-    e = schema.events
-    known = set(conn.execute(select(e.c.event_id).where(e.c.reporter == org, e.c.event_id.in_(event_ids)))
-                .scalars())
+    known = db.reported_event_ids(conn, org, event_ids)
     unknown = [i for i in event_ids if i not in known]
     if unknown:
         raise ValidationError(f"curing event(s) not reported by {org}: {', '.join(unknown)}", field="curing_events",
@@ -299,7 +296,17 @@ def check_case_chains(conn: Connection, add: Any) -> int:
 
 def recent_events(store: Store, org: str, limit: int = 30) -> list[dict[str, Any]]:
     """The organisation's latest reported events (id, type, time): what it may cite as curing events."""
-    e = schema.events
-    stmt = select(e.c.event_id, e.c.type, e.c.occurred_at).where(e.c.reporter == org).order_by(e.c.seq.desc())
     with store.reader() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt.limit(limit))]
+        return db.recent_events(conn, org, limit)
+
+
+def caller_reach(store: Store, caller: Caller) -> Regulator | None:
+    """:func:`reach` in a read transaction of its own (for pages)."""
+    with store.reader() as conn:
+        return reach(store, conn, caller)
+
+
+def org_names(store: Store) -> dict[str, str]:
+    """Every organisation's name by credit code (for pages)."""
+    with store.reader() as conn:
+        return {c: o.name for c, o in store.load_orgs(conn).items()}

@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from battrace.domain.access import Caller
 from battrace.domain.deadlines import china_date, due_date
 from battrace.domain.rules.config import RulesConfig
@@ -23,10 +21,9 @@ from battrace.errors import Forbidden, ValidationError
 from battrace.services.access import require_org
 from battrace.services.cases import reach
 from battrace.services.webhooks import notify
-from battrace.storage import schema
+from battrace.storage import supervision as db
 from battrace.storage.store import Store
 
-T = schema.compliance_timers
 MAX_ROWS = 5000
 #: kind -> (what to do in Chinese, in English), formatted with ``subject`` and ``since``
 DUTIES: dict[str, tuple[str, str]] = {
@@ -59,13 +56,8 @@ def obligations(store: Store, *, today: date, org: str | None = None, region_pre
                 due_within: int | None = None, config: RulesConfig | None = None) -> list[dict[str, Any]]:
     """Pending obligations (soonest due first), for ``org`` (as the responsible party) or a region."""
     cfg = config or RulesConfig()
-    stmt = select(T).where(~T.c.raised).order_by(T.c.since, T.c.key).limit(MAX_ROWS)  # oldest waits first
-    if org:
-        stmt = stmt.where(or_(T.c.responsible == org, (T.c.responsible.is_(None)) & (T.c.org == org)))
-    if region_prefix:
-        stmt = stmt.where(T.c.region.like(f"{region_prefix}%"))
-    with store.reader() as conn:
-        rows = list(conn.execute(stmt))
+    with store.reader() as conn:  # the longest waits first, at most MAX_ROWS
+        rows = db.pending_timers(conn, org=org, region_prefix=region_prefix, limit=MAX_ROWS)
     out = []
     horizon = today + timedelta(days=due_within) if due_within is not None else None
     for r in rows:

@@ -21,7 +21,6 @@ from battrace.domain.codes import parse_code
 from battrace.errors import Forbidden, NotFound, RateLimited, UnknownBattery, ValidationError
 from battrace.services.access import require_org
 from battrace.services.cases import open_case, reach
-from battrace.storage import schema
 from battrace.storage import supervision as db
 from battrace.storage.store import Store
 
@@ -122,9 +121,8 @@ def triage(store: Store, caller: Caller, receipt: str, raw: dict[str, Any], now:
     values: dict[str, Any] = {"updated_at": now, "triaged_by": caller.org or "admin"}
     if action == "link":
         code = str(raw.get("battery") or row.code)
-        b = schema.batteries
         with store.reader() as conn:
-            if conn.execute(b.select().where(b.c.code == code)).first() is None:
+            if not db.battery_exists(conn, code):
                 raise UnknownBattery(f"unknown battery {code}", code=code)
         values.update(state=LINKED, battery=code)
     elif action == "dismiss":

@@ -200,13 +200,10 @@ class FindingNotifier:
         if not subs:
             return
         from battrace.storage import compliance as fdb
-        from battrace.storage import schema
 
-        f = schema.findings
         lo, hi = min(a.seq for a in accepted), max(a.seq for a in accepted)
-        stmt = fdb.filter_findings(f.select()).where(f.c.event_seq >= lo, f.c.event_seq <= hi)
         now = max(a.recorded_at for a in accepted)
-        for row in conn.execute(stmt):
+        for row in fdb.findings_raised_between(conn, lo, hi):
             data = fdb.finding_dict(row)
             notify(world.store, conn, "finding.new", f"finding-{row.id}", data, parties=data["orgs"],
                    region=row.region, now=now)

@@ -37,6 +37,10 @@ DISTRIBUTED: dict[str, str] = {
 #: Copied to every node: small registries and compliance state that joins with anything.
 REFERENCE: frozenset[str] = frozenset({
     "orgs", "api_keys", "findings", "finding_subjects", "compliance_timers", "compliance_sales", "alembic_version",
+    # hash-chained side records: their chains are walked in one order, so they stay on every node
+    "finding_log", "audit_chain",
+    # supervision (cases, notifications, public reports, outlets): few rows, joined with findings and orgs
+    "cases", "case_findings", "case_steps", "webhook_subscriptions", "webhook_outbox", "public_reports", "outlets",
 })
 
 #: Distribution problems known today, by table, and the key change that removes each.

@@ -339,3 +339,9 @@ def battery_makers(conn: Connection, codes: Sequence[str]) -> dict[str, str | No
         rows = conn.execute(select(b.c.code, b.c.maker).where(b.c.code.in_(list(codes[i : i + 500]))))
         out.update({code: maker for code, maker in rows})
     return out
+
+
+def findings_raised_between(conn: Connection, lo: int, hi: int) -> list[Any]:
+    """Findings raised by the events at positions ``lo``..``hi`` (new-finding notifications)."""
+    f = schema.findings
+    return list(conn.execute(filter_findings(f.select()).where(f.c.event_seq >= lo, f.c.event_seq <= hi)))

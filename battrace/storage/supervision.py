@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Row, func, or_, select, update
 
 from battrace.domain.cases import Step
 from battrace.domain.events import canonical_json
@@ -225,3 +225,45 @@ def outlet_regions(conn: Connection) -> list[tuple[str, str]]:
 
 def loads(text: str | None) -> Any:
     return json.loads(text) if text else None
+
+
+# -- reads for the supervision services (the ledger's tables, read-only) ------------------------
+
+
+def reported_event_ids(conn: Connection, org: str, event_ids: Sequence[str]) -> set[str]:
+    """Those of ``event_ids`` that ``org`` reported."""
+    e = schema.events
+    return set(conn.execute(select(e.c.event_id).where(e.c.reporter == org, e.c.event_id.in_(list(event_ids))))
+               .scalars())
+
+
+def recent_events(conn: Connection, org: str, limit: int) -> list[dict[str, Any]]:
+    """``org``'s latest reported events (``event_id``, ``type``, ``occurred_at``), newest first."""
+    e = schema.events
+    stmt = select(e.c.event_id, e.c.type, e.c.occurred_at).where(e.c.reporter == org).order_by(e.c.seq.desc())
+    return [dict(r._mapping) for r in conn.execute(stmt.limit(limit))]
+
+
+def pending_timers(conn: Connection, *, org: str | None, region_prefix: str | None, limit: int) -> list[Row[Any]]:
+    """Compliance timers not raised yet (the waits behind obligations), the longest-waiting first."""
+    t = schema.compliance_timers
+    stmt = select(t).where(~t.c.raised).order_by(t.c.since, t.c.key).limit(limit)
+    if org:
+        stmt = stmt.where(or_(t.c.responsible == org, (t.c.responsible.is_(None)) & (t.c.org == org)))
+    if region_prefix:
+        stmt = stmt.where(t.c.region.like(f"{region_prefix}%"))
+    return list(conn.execute(stmt))
+
+
+def battery_exists(conn: Connection, code: str) -> bool:
+    b = schema.batteries
+    return conn.execute(select(b.c.code).where(b.c.code == code)).first() is not None
+
+
+def waste_pack_codes(conn: Connection, limit: int) -> list[str]:
+    """Up to ``limit`` codes of retired packs (waste, dismantled or recycled), in code order (the
+    simulator's public reports)."""
+    b = schema.batteries
+    retired = or_(b.c.waste, b.c.state.in_(("dismantled", "recycled")))
+    return list(conn.execute(select(b.c.code).where(b.c.level == "P", retired).order_by(b.c.code).limit(limit))
+                .scalars())

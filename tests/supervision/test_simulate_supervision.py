@@ -11,14 +11,18 @@ from battrace.services.outlets import list_outlets
 from battrace.services.reports import list_reports
 from battrace.services.simulate.supervision import populate
 from battrace.services.verify import verify
+from battrace.storage.supervision import waste_pack_codes
 from tests.web.world import SIM_END, build_world
 
 
 def test_populate_makes_a_living_supervision_picture(tmp_path: Path) -> None:
     world = build_world(f"sqlite:///{tmp_path / 'w.db'}", packs=120, work=tmp_path / "sim")
     store = world.platform.store
+    with store.reader() as conn:
+        retired = len(waste_pack_codes(conn, 12))  # reports are made on retired packs, as many as there are
     counts = populate(world.platform, seed=7, end=SIM_END, case_rate=0.5, reports=12)
-    assert counts["outlets"] > 0 and counts["cases"] > 5 and counts["reports"] == 12, counts
+    assert retired >= 6
+    assert counts["outlets"] > 0 and counts["cases"] > 5 and counts["reports"] == retired, counts
     stats = case_stats(store)
     assert stats["total"] == counts["cases"]
     assert stats["closed"] == counts["closed"] and stats["closed"] > 0

@@ -27,7 +27,7 @@ from battrace.services import reports as report_svc
 from battrace.services.compliance import list_findings
 from battrace.services.outlets import add_outlets
 from battrace.services.platform import Platform
-from battrace.storage import schema
+from battrace.storage.supervision import waste_pack_codes
 
 ACCEPTS = (["pack"], ["pack", "module"], ["pack", "module", "cell"])
 WHAT = ("路边摊低价出售拆下的动力电池", "电动自行车店出售疑似退役动力电池改装的电池", "小作坊拆解废旧电池，无防护措施",
@@ -81,10 +81,8 @@ def populate(platform: Platform, *, seed: int, end: date, case_rate: float = 0.0
         counts["steps"] += 1 + _advance(store, caller, case, company, f, opened, end, rng)
         counts["closed"] += svc.get_case(store, admin, case["id"])["state"] == "closed"
 
-    b = schema.batteries
     with store.reader() as conn:
-        codes = list(conn.execute(b.select().with_only_columns(b.c.code).where(b.c.level == "P", b.c.waste)
-                                  .order_by(b.c.code).limit(reports)).scalars())
+        codes = waste_pack_codes(conn, reports)
     provinces = sorted(p for p in regulators if p != "000000")
     for i, code in enumerate(codes):
         region = (rng.choice(provinces) if provinces else "110000")[:2] + "0101"

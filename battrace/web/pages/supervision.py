@@ -64,9 +64,7 @@ def _deliver(request: Request) -> None:
 
 
 def _org_names(request: Request) -> dict[str, str]:
-    store = platform_of(request).store
-    with store.reader() as conn:
-        return {c: o.name for c, o in store.load_orgs(conn).items()}
+    return svc.org_names(platform_of(request).store)
 
 
 # -- regulators ----------------------------------------------------------------------------------
@@ -80,8 +78,7 @@ def cases_page(request: Request, finding: Annotated[int | None, Query(ge=1, le=2
         return fr
     platform = platform_of(request)
     store = platform.store
-    with store.reader() as conn:
-        who = svc.reach(store, conn, fr.caller)
+    who = svc.caller_reach(store, fr.caller)
     assert who is not None
     stats = svc.case_stats(store, region_prefix=who.prefix or None)
     cases = svc.list_cases(store, fr.caller, limit=200)
