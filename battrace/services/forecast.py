@@ -1,8 +1,10 @@
 """Retirement forecast from the ledger: packs installed per province and year → expected retirements.
 
 Installations are counted in SQL over the log: every ``vehicle.certified`` event installs the packs
-it lists, in the year of its ``occurred_at`` (as reported, China time) and the province of its
-``region`` (or, without one, the vehicle maker's registered region). The service-life distribution
+it lists, in the year of its ``occurred_at`` (as reported, China time) and the province where the
+vehicle is registered and used — the region of its sale (``vehicle.sold``), else the certification's
+``region``, else the vehicle maker's registered region — so that a provincial regulator sees the
+packs that will retire in its province, not those made there. The service-life distribution
 is a configurable :class:`~battrace.domain.forecast.Weibull`; :func:`retirement_forecast` returns
 the expected retirements per province and year, the national totals and — at national scope — the
 check against the published 2025 / 2030 figures.

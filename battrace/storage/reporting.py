@@ -250,32 +250,39 @@ def handover_flows(
 # -- installations (the retirement forecast) --------------------------------------------------
 
 
-def _json_fields(dialect: str) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
-    """(region, occurred_at text, number of packs) read from the event body, per dialect."""
-    body = schema.events.c.body
+def _json_fields(dialect: str) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any],
+                                        ColumnElement[Any], ColumnElement[Any]]:
+    """(region, occurred_at text, number of packs, vin) read from the event body, and the region of the
+    vehicle's read model (where it was sold and registered), per dialect."""
+    body, vdoc = schema.events.c.body, schema.vehicles.c.doc
     if dialect == "postgresql":
         doc = body.cast(JSONB)
-        return doc["region"].astext, doc["occurred_at"].astext, func.jsonb_array_length(doc["batteries"])
+        return (doc["region"].astext, doc["occurred_at"].astext, func.jsonb_array_length(doc["batteries"]),
+                doc["vin"].astext, vdoc.cast(JSONB)["region"].astext)
     return (
         func.json_extract(body, "$.region"),
         func.json_extract(body, "$.occurred_at"),
         func.json_array_length(body, "$.batteries"),
+        func.json_extract(body, "$.vin"),
+        func.json_extract(vdoc, "$.region"),
     )
 
 
 def installations(conn: Connection, *, prefix: str = "") -> list[tuple[str | None, str, int | None]]:
     """``(province's first two digits, year, packs)`` installed by ``vehicle.certified`` events, in the
-    event's region or else its reporter's, within ``prefix`` (see :mod:`battrace.services.forecast`)."""
-    e, o = schema.events, schema.orgs
-    event_region, occurred, packs = _json_fields(conn.dialect.name)
-    region = func.coalesce(event_region, o.c.region)
+    province where the vehicle is registered and used (the region of its sale, ``vehicle.sold``), else
+    the certification's region, else the vehicle maker's, within ``prefix`` (see
+    :mod:`battrace.services.forecast`)."""
+    e, o, v = schema.events, schema.orgs, schema.vehicles
+    event_region, occurred, packs, vin, vehicle_region = _json_fields(conn.dialect.name)
+    region = func.coalesce(vehicle_region, event_region, o.c.region)
     # Literal (not bound) arguments, so that GROUP BY repeats the SELECT expressions exactly on PostgreSQL.
     one, two, four = (literal_column(n, Integer()) for n in ("1", "2", "4"))
     province = func.substr(region, one, two).label("province")
     year = func.substr(occurred, one, four).label("year")
     stmt = (
         select(province, year, func.sum(packs).label("packs"))
-        .select_from(e.outerjoin(o, o.c.credit_code == e.c.reporter))
+        .select_from(e.outerjoin(o, o.c.credit_code == e.c.reporter).outerjoin(v, v.c.vin == vin))
         .where(e.c.type == "vehicle.certified")
         .group_by(func.substr(region, one, two), func.substr(occurred, one, four))
     )

@@ -243,6 +243,18 @@ def test_forecast_counts_installations_from_the_ledger_on_every_store(db_api: Ap
     assert {n["year"] for n in f["national"]} == set(f["years"])
 
 
+def test_forecast_places_packs_where_the_vehicle_is_registered_when_it_is_sold_elsewhere(db_api: Api) -> None:
+    """Issue 16, point 8: a vehicle certified by a Guangdong maker and sold in Beijing retires in Beijing."""
+    events = s.story()[:11]
+    sold = next(e for e in events if e["type"] == "vehicle.sold")
+    sold["region"] = "110105"
+    report(db_api, events)
+    f = db_api.client.get("/api/v1/forecast?last_year=2040", headers=db_api.headers("national_regulator")).json()
+    assert f["installations"] == [{"province": "110000", "year": 2024, "packs": 1.0}]
+    guangdong = db_api.client.get("/api/v1/forecast", headers=db_api.headers("regulator")).json()
+    assert guangdong["scope"]["region_prefix"] == "44" and guangdong["installations"] == []
+
+
 def test_forecast_is_for_regulators_within_their_jurisdiction(db_api: Api) -> None:
     report(db_api, s.story()[:11])
     provincial = db_api.client.get("/api/v1/forecast", headers=db_api.headers("regulator")).json()
