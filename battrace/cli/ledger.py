@@ -1,4 +1,4 @@
-"""``battrace ingest``, ``passport``, ``history``, ``vehicle``, ``verify``."""
+"""``battrace ingest``, ``passport``, ``history``, ``vehicle``, ``verify``, ``rebuild``."""
 
 from __future__ import annotations
 
@@ -273,6 +273,34 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
+def rebuild_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replay the log into the read models (batteries, vehicles, techinfo, lineage) in one transaction,
+    with the fold verify compares with; report the rows that differed. A broken log is refused."""
+    from battrace.services.rebuild import rebuild
+    from battrace.storage.verification import link_count
+
+    platform = read_platform(ctx)
+    with progress() as stage:
+        with platform.store.reader() as conn:
+            total = link_count(conn)
+        report = rebuild(platform.store, progress=stage("rebuild read models", total or None))
+    if as_json:
+        print_json(report.as_dict())
+        return
+    if report.identical:
+        console.print(f"[green]identical[/green]: {report.streams} streams, {report.links} links replayed; "
+                      "every read model already equalled the log")
+        return
+    print_table("rows rewritten from the log", ["table", "added", "changed", "removed"],
+                [(t, c["added"], c["changed"], c["removed"]) for t, c in report.tables.items()])
+    print_table(None, ["table", "key", "difference", "column"],
+                [(d["table"], d["key"], d["difference"], d.get("column", "")) for d in report.differences[:20]])
+    console.print(f"rebuilt: {report.streams} streams, {report.links} links replayed")
+
+
 def anchor_cmd(
     ctx: typer.Context,
     key: Annotated[Path | None, typer.Option("--key", exists=True, dir_okay=False,
@@ -323,6 +351,7 @@ def register(app: typer.Typer) -> None:
     app.command("history")(history_cmd)
     app.command("vehicle")(vehicle_cmd)
     app.command("verify")(verify_cmd)
+    app.command("rebuild")(rebuild_cmd)
     app.command("anchor")(anchor_cmd)
     app.command("anchor-key")(anchor_key_cmd)
 

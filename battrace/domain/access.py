@@ -21,14 +21,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from battrace.domain.state import RETIRED, Status
+
 PUBLIC, PARTICIPANT, REGULATOR, ADMIN = "public", "participant", "regulator", "admin"
 TIER_ORDER = {PUBLIC: 0, PARTICIPANT: 1, REGULATOR: 2, ADMIN: 3}
 #: Organisation types that may read dismantling information of a model they currently hold.
 TECHINFO_READERS = frozenset({"repair_shop", "dismantler", "collection_outlet", "reuse_enterprise", "recycler"})
 #: States meaning the battery left EV service for good (a "retired EV battery").
-RETIRED_STATES = frozenset({"waste", "remade", "dismantled", "recycled"})
+RETIRED_STATES = RETIRED
 #: States after which a holder no longer qualifies for the dismantling information of its model.
-TECHINFO_ENDED_STATES = frozenset({"recycled"})
+TECHINFO_ENDED_STATES = frozenset({Status.RECYCLED})
 
 
 @dataclass(frozen=True, slots=True)

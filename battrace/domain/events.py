@@ -225,6 +225,12 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 
 
+#: The schema version of each event type's content as the ledger writes it today, stored with every
+#: event (``events.schema_version``). Raise a type's version when its content changes shape, and
+#: register an upcaster from the old version (:mod:`battrace.domain.upcasting`).
+EVENT_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
+
+
 def parse_time(value: Any, field: str = "occurred_at", event_type: str | None = None) -> datetime:
     """An RFC 3339 timestamp with an offset (``Z`` or ``+08:00``)."""
     if not isinstance(value, str):
@@ -234,16 +240,19 @@ def parse_time(value: Any, field: str = "occurred_at", event_type: str | None = 
         if _without_offset(value):
             raise _fail(event_type, field, "needs a time-zone offset (China reports in +08:00)", value)
         raise _fail(event_type, field, "is not an RFC 3339 timestamp (2026-05-01T09:30:00+08:00)", value)
-    text = value.upper()
-    frac = form.group("frac")
-    if frac and len(frac) > 7:  # Python keeps microseconds: drop the nanosecond digits
-        text = text.replace(frac, frac[:7], 1)
     try:
-        moment = datetime.fromisoformat(text)
+        moment = _to_datetime(value, form.group("frac"))
     except ValueError:
         raise _fail(event_type, field, "is not a valid date and time", value) from None
     check_moment(moment, field, event_type=event_type, text=value)
     return moment
+
+
+def _to_datetime(value: str, frac: str | None) -> datetime:
+    text = value.upper()
+    if frac and len(frac) > 7:  # Python keeps microseconds: drop the nanosecond digits
+        text = text.replace(frac, frac[:7], 1)
+    return datetime.fromisoformat(text)
 
 
 AS_OF_BASES = ("recorded", "occurred")
@@ -390,3 +399,25 @@ def try_parse_event(raw: Any, *, reporter: str | None = None) -> Event | Battrac
         return parse_event(raw, reporter=reporter)
     except BattraceError as exc:
         return exc
+
+
+def load_event(content: dict[str, Any], canonical: str | None = None) -> Event:
+    """An event from the log: content the ledger once accepted (brought to today's schema version by
+    :func:`battrace.domain.upcasting.upcast`), trusted rather than validated again with today's
+    parser, so that a stricter parser or a changed fold can still replay the log. ``canonical`` is
+    the stored body when the content was not upcast (saves re-encoding it).
+
+    Raises :class:`~battrace.errors.InvalidEvent` naming what is missing when the content lacks
+    the common fields (a row written outside the ledger)."""
+    try:
+        event_type, event_id, reporter = content["type"], content["event_id"], content["reporter"]
+        text = content["occurred_at"]
+        form = _RFC3339.fullmatch(text) if isinstance(text, str) else None
+        if event_type not in EVENT_TYPES or form is None:
+            raise ValueError(f"type {event_type!r} or occurred_at {text!r}")
+        occurred_at = _to_datetime(text, form.group("frac"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"a stored event cannot be read ({type(exc).__name__}: {exc})") from None
+    fields = {k: v for k, v in content.items() if k not in COMMON_FIELDS}
+    return Event(event_id, event_type, occurred_at, reporter, content.get("region"), fields, content,
+                 canonical if canonical is not None else canonical_json(content))

@@ -16,7 +16,16 @@ from battrace.domain.codes import LEVELS
 from battrace.domain.events import EVENT_TYPES, Event
 from battrace.domain.lifecycle import evolve_battery, evolve_vehicle, to_waste
 from battrace.domain.orgs import Org
-from battrace.domain.state import BatteryState, VehicleState
+from battrace.domain.state import (
+    FINISHED,
+    HANDOVER,
+    HELD,
+    IN_SERVICE,
+    IN_VEHICLE,
+    BatteryState,
+    Status,
+    VehicleState,
+)
 from battrace.errors import (
     AlreadyAssembled,
     DuplicateCode,
@@ -30,12 +39,8 @@ from battrace.errors import (
 )
 
 _LEVEL_RANK = {"C": 0, "M": 1, "P": 2}
-#: States from which a battery may be handed over.
-HANDOVER_STATES = frozenset({"waste", "swap_stock", "produced", "dismantled"})
-#: ... and a re-made product in service in its application (taken back as waste).
-PRODUCT_HANDOVER_STATES = HANDOVER_STATES | {"in_service"}
-#: States after which nothing but reading is possible.
-FINISHED_STATES = frozenset({"remade", "dismantled", "recycled", "missing"})
+#: ... a re-made product in service in its application may be handed over too (taken back as waste).
+PRODUCT_HANDOVER = HANDOVER | {Status.IN_SERVICE}
 
 
 class World(Protocol):
@@ -154,7 +159,7 @@ class _Ctx:
                     f"{self.e.type}: a {LEVELS[c.level]} ({child}) cannot go into a {LEVELS[p.level]} ({parent})",
                     battery=child, parent=parent,
                 )
-            self.transition(c, {"produced"}, "be assembled into another battery")
+            self.transition(c, {Status.PRODUCED}, "be assembled into another battery")
             self.change(child)
 
 
@@ -169,7 +174,7 @@ def _produced(x: _Ctx) -> None:
 def _assembled(x: _Ctx) -> None:
     parent = x.battery(x.e["battery"])
     x.assemble(parent.code, x.e["components"])
-    x.transition(parent, {"produced"}, "be assembled")
+    x.transition(parent, {Status.PRODUCED}, "be assembled")
     x.change(parent.code)
 
 
@@ -204,7 +209,7 @@ def _certified(x: _Ctx) -> None:
         if b.parent is not None:
             raise AlreadyAssembled(f"vehicle.certified: {code} is assembled into {b.parent}", battery=code)
         _not_for_vehicles(x, b)
-        x.transition(b, {"produced"}, "be installed in a vehicle")
+        x.transition(b, {Status.PRODUCED}, "be installed in a vehicle")
         x.change(code)
     x.change_vehicle(vin)
 
@@ -230,7 +235,7 @@ def _sold(x: _Ctx) -> None:
 def _take_out(x: _Ctx, v: VehicleState, code: str) -> None:
     """The pack removed by a swap or replacement (R10 mismatches are findings, not rejections)."""
     b = x.battery(code)
-    x.transition(b, {"installed", "in_service"}, "be removed from a vehicle")
+    x.transition(b, IN_VEHICLE, "be removed from a vehicle")
     if b.vin is None:  # a re-made product in service in its application is in no vehicle
         raise InvalidTransition(f"{x.e.type}: {code} is in no vehicle", battery=code, state=b.state)
     if b.vin != v.vin:
@@ -244,7 +249,7 @@ def _put_in(x: _Ctx, code: str, allowed: set[str]) -> None:
         raise AlreadyAssembled(f"{x.e.type}: {code} is assembled into {b.parent}", battery=code)
     _not_for_vehicles(x, b)
     x.transition(b, allowed, "be installed in a vehicle")
-    if b.state != "produced":
+    if b.state != Status.PRODUCED:
         x.custodian(b, "install it")
     x.change(code)
 
@@ -263,7 +268,7 @@ def _swapped(x: _Ctx) -> None:
     if x.e["removed"] == x.e["installed"]:
         raise InvalidTransition("battery.swapped: removed and installed are the same pack", battery=x.e["removed"])
     _take_out(x, v, x.e["removed"])
-    _put_in(x, x.e["installed"], {"swap_stock", "produced"})
+    _put_in(x, x.e["installed"], {Status.SWAP_STOCK, Status.PRODUCED})
     x.change_vehicle(v.vin)
 
 
@@ -274,13 +279,13 @@ def _replaced(x: _Ctx) -> None:
         raise InvalidTransition("battery.replaced: removed and installed are the same pack", battery=installed)
     _take_out(x, v, x.e["removed"])
     if installed:
-        _put_in(x, installed, {"produced", "swap_stock"})
+        _put_in(x, installed, {Status.PRODUCED, Status.SWAP_STOCK})
     x.change_vehicle(v.vin)
 
 
 def _repaired(x: _Ctx) -> None:
     b = x.battery(x.e["battery"])
-    x.transition(b, {"produced", "installed", "in_service", "swap_stock", "waste"}, "be repaired")
+    x.transition(b, IN_SERVICE | {Status.PRODUCED, Status.WASTE}, "be repaired")
     x.change(b.code)
     for item in x.e.get("components_replaced") or ():
         old = x.battery(item["removed"])
@@ -299,7 +304,7 @@ def _scrapped(x: _Ctx) -> None:
     present = x.e["batteries_present"]
     for code in present:
         b = x.battery(code)
-        x.transition(b, {"installed", "in_service"}, "be found in a scrapped vehicle")
+        x.transition(b, IN_VEHICLE, "be found in a scrapped vehicle")
         if b.vin is None:
             raise InvalidTransition(f"vehicle.scrapped: {code} is in no vehicle", battery=code, state=b.state)
         if b.vin != v.vin:
@@ -334,7 +339,7 @@ def _handed_over(x: _Ctx) -> None:
         raise InvalidTransition("battery.handed_over: sender and receiver are the same organisation")
     for code in x.e["batteries"]:
         b = x.battery(code)
-        x.transition(b, PRODUCT_HANDOVER_STATES if b.remade else HANDOVER_STATES, "be handed over")
+        x.transition(b, PRODUCT_HANDOVER if b.remade else HANDOVER, "be handed over")
         if b.parent is not None:
             raise InvalidTransition(f"battery.handed_over: {code} is assembled into {b.parent}", battery=code)
         x.custodian(b, "hand it over")
@@ -346,7 +351,7 @@ def _received(x: _Ctx) -> None:
     x.org(sender)
     for code in x.e["batteries"]:
         b = x.battery(code)
-        if b.state != "in_transit":
+        if b.state != Status.IN_TRANSIT:
             raise InvalidTransition(
                 f"battery.received: {code} is {b.state}; nothing was handed over", battery=code, state=b.state
             )
@@ -361,14 +366,14 @@ def _received(x: _Ctx) -> None:
             )
         x.change(code)
         got = x.d.batteries[code]
-        if got.state == "produced" and x.org(x.e.reporter).type == "recycler":
+        if got.state == Status.PRODUCED and x.org(x.e.reporter).type == "recycler":
             # a recycler takes batteries only as waste (e.g. an undelivered re-made product)
             x.d.batteries[code] = to_waste(got, x.e.content["occurred_at"], x.e.reporter)
 
 
 def _tested(x: _Ctx) -> None:
     b = x.battery(x.e["battery"])
-    if b.state in FINISHED_STATES:
+    if b.state in FINISHED:
         x.transition(b, set(), "be tested")
     x.custodian(b, "test it")
     x.change(b.code)
@@ -381,7 +386,7 @@ def _remanufactured(x: _Ctx) -> None:
     x.new_code(product)
     for code in x.e["sources"]:
         b = x.battery(code)
-        x.transition(b, {"waste"}, "be re-made")
+        x.transition(b, {Status.WASTE}, "be re-made")
         x.custodian(b, "re-make it")
         x.change(code)
         x.d.lineage.append((product, code))
@@ -392,14 +397,14 @@ def _delivered(x: _Ctx) -> None:
     b = x.battery(x.e["battery"])
     if not b.remade:
         raise InvalidTransition(f"product.delivered: {b.code} is not a re-made product", battery=b.code)
-    x.transition(b, {"produced"}, "be delivered")
+    x.transition(b, {Status.PRODUCED}, "be delivered")
     x.custodian(b, "deliver it")
     x.change(b.code)
 
 
 def _dismantled(x: _Ctx) -> None:
     b = x.battery(x.e["battery"])
-    x.transition(b, {"waste"}, "be dismantled")
+    x.transition(b, {Status.WASTE}, "be dismantled")
     x.custodian(b, "dismantle it")
     x.change(b.code)
     for code in x.e.get("components") or ():
@@ -412,7 +417,7 @@ def _dismantled(x: _Ctx) -> None:
 def _recycled(x: _Ctx) -> None:
     for code in x.e["batteries"]:
         b = x.battery(code)
-        x.transition(b, {"waste", "dismantled"}, "be recycled")
+        x.transition(b, {Status.WASTE, Status.DISMANTLED}, "be recycled")
         if b.parent is not None:
             raise InvalidTransition(f"battery.recycled: {code} is assembled into {b.parent}", battery=code)
         x.custodian(b, "recycle it")
@@ -421,8 +426,7 @@ def _recycled(x: _Ctx) -> None:
 
 def _missing(x: _Ctx) -> None:
     b = x.battery(x.e["battery"])
-    held = {"produced", "swap_stock", "waste", "in_transit", "dismantled"}
-    x.transition(b, held | {"in_service"} if b.remade else held, "be reported missing")
+    x.transition(b, HELD | {Status.IN_SERVICE} if b.remade else HELD, "be reported missing")
     x.custodian(b, "report it missing")
     x.change(b.code)
 
@@ -434,7 +438,7 @@ def _discarded(x: _Ctx) -> None:
         raise InvalidTransition(f"battery.discarded: {b.code} is assembled into {b.parent}", battery=b.code)
     if b.remade:
         raise InvalidTransition(f"battery.discarded: {b.code} is a re-made product", battery=b.code)
-    x.transition(b, {"produced"}, "be discarded as production scrap")
+    x.transition(b, {Status.PRODUCED}, "be discarded as production scrap")
     x.custodian(b, "discard it")
     x.change(b.code)
 
@@ -444,7 +448,7 @@ def _returned(x: _Ctx) -> None:
     b = x.battery(x.e["battery"])
     if not b.remade:
         raise InvalidTransition(f"product.returned: {b.code} is not a re-made product", battery=b.code)
-    x.transition(b, {"in_service"}, "be returned (only a delivered product in service comes back)")
+    x.transition(b, {Status.IN_SERVICE}, "be returned (only a delivered product in service comes back)")
     x.change(b.code)
 
 

@@ -16,24 +16,54 @@ datetimes; see :func:`battrace.domain.events.parse_time`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from operator import attrgetter
 from typing import Any, overload
 
-BATTERY_STATES = (
-    "produced",
-    "assembled",
-    "installed",
-    "in_service",
-    "swap_stock",
-    "waste",
-    "in_transit",
-    "remade",
-    "dismantled",
-    "recycled",
-    "missing",
-)
-#: States in which a battery has left vehicle service for good or is held as waste stock.
-TERMINAL_STATES = frozenset({"remade", "recycled"})
+
+class Status(StrEnum):
+    """A battery's state. Members equal their strings (``Status.WASTE == "waste"``, same hash), so
+    the read models, JSON and SQL keep plain strings; the named sets below replace the string sets
+    that were scattered over the code."""
+
+    PRODUCED = "produced"
+    ASSEMBLED = "assembled"
+    INSTALLED = "installed"
+    IN_SERVICE = "in_service"
+    SWAP_STOCK = "swap_stock"
+    WASTE = "waste"
+    IN_TRANSIT = "in_transit"
+    REMADE = "remade"
+    DISMANTLED = "dismantled"
+    RECYCLED = "recycled"
+    MISSING = "missing"
+
+
+BATTERY_STATES = tuple(Status)
+#: Bound to a vehicle (installed, or in service once the vehicle is sold).
+IN_VEHICLE = frozenset({Status.INSTALLED, Status.IN_SERVICE})
+#: In vehicle service, counting swap stations' stock (the dashboard's "in service").
+IN_SERVICE = IN_VEHICLE | {Status.SWAP_STOCK}
+#: Left vehicle service for good (a battery re-made or recycled).
+TERMINAL = frozenset({Status.REMADE, Status.RECYCLED})
+TERMINAL_STATES = TERMINAL
+#: Waste batteries in the battery-passport sense: waste stock, dismantled or recycled.
+WASTE_STATES = frozenset({Status.WASTE, Status.DISMANTLED, Status.RECYCLED})
+#: Retired from vehicle service (the public answer shows less, :mod:`battrace.domain.access`).
+RETIRED = WASTE_STATES | {Status.REMADE}
+#: No further lifecycle events but a hand-over (re-made, dismantled, recycled, missing).
+FINISHED = frozenset({Status.REMADE, Status.DISMANTLED, Status.RECYCLED, Status.MISSING})
+#: A battery in these states may be handed over (a re-made product in service too).
+HANDOVER = frozenset({Status.WASTE, Status.SWAP_STOCK, Status.PRODUCED, Status.DISMANTLED})
+#: Held by an organisation (may be reported missing).
+HELD = frozenset({Status.PRODUCED, Status.SWAP_STOCK, Status.WASTE, Status.IN_TRANSIT, Status.DISMANTLED})
+#: Waste lying idle (the storage-time rule's clock runs).
+IDLE = frozenset({Status.WASTE, Status.IN_TRANSIT, Status.DISMANTLED})
+#: A component follows its pack's fate in these states (:mod:`battrace.domain.wholelife`).
+FOLLOWED = frozenset({Status.WASTE, Status.IN_TRANSIT, Status.RECYCLED, Status.REMADE, Status.MISSING,
+                      Status.SWAP_STOCK})
+#: No longer in the holder's hands (a holdings search leaves them out).
+OUT_OF_HAND = frozenset({Status.IN_SERVICE, Status.DISMANTLED, Status.RECYCLED})
 VEHICLE_STATES = ("certified", "sold", "scrapped")
 
 

@@ -20,14 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from battrace.domain.access import RETIRED_STATES
-from battrace.domain.state import BatteryState
+from battrace.domain.state import FOLLOWED, RETIRED, BatteryState
 from battrace.domain.state import replace_state as replace
 
 #: A parent chain is never deeper than cell → module → pack; a longer one is corrupt data.
 MAX_DEPTH = 4
 #: States of the root a component takes over as they are.
-FOLLOWED_STATES = frozenset({"waste", "in_transit", "recycled", "remade", "missing", "swap_stock"})
+FOLLOWED_STATES = FOLLOWED
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +44,7 @@ class Inherited:
 
 def is_retired(s: BatteryState) -> bool:
     """Whether ``s`` has left EV service for good (or is a product re-made from such batteries)."""
-    return s.waste or s.remade or s.state in RETIRED_STATES
+    return s.waste or s.remade or s.state in RETIRED
 
 
 def chain(code: str, get: Callable[[str], BatteryState | None]) -> list[BatteryState]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from jsonschema import Draft4Validator, FormatChecker
 
+from battrace.domain.state import WASTE_STATES
 from battrace.errors import ValidationError
 from battrace.interop.epcis_schema import is_datetime, is_uri
 
@@ -38,7 +39,6 @@ ASPECTS: dict[str, str] = {  # aspect name -> schema file
     "Circularity": "Circularity-schema.json",
     "Labeling": "Labeling-schema.json",
 }
-WASTE_STATES = frozenset({"waste", "dismantled", "recycled"})
 CATEGORY_BY_APPLICATION = {
     "energy_storage": "stationary",
     "backup_power": "stationary",

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from battrace.domain.state import Status
 from battrace.interop.jsonl import read_jsonl
 from battrace.services.access import create_key
 from battrace.services.orgs import import_orgs
@@ -133,6 +134,6 @@ def _sample_codes(url: str) -> list[str]:
     platform = Platform.open(url)
     try:
         with platform.store.reader() as conn:
-            return reporting.sample_codes(conn, ("in_service", "waste", "recycled"))
+            return reporting.sample_codes(conn, (Status.IN_SERVICE, Status.WASTE, Status.RECYCLED))
     finally:
         platform.close()

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from battrace import clock
-from battrace.domain.events import Event, canonical_json, parse_event, parse_time, sha256_hex
+from battrace.domain.events import EVENT_VERSIONS, Event, canonical_json, parse_event, parse_time, sha256_hex
 from battrace.domain.integrity import Decision, decide
 from battrace.domain.limits import FUTURE_TOLERANCE, check_moment
 from battrace.domain.orgs import Org
@@ -440,7 +440,7 @@ class Ledger:
             rows_events.append({
                 "seq": seq, "reporter": event.reporter, "event_id": event.event_id, "type": event.type,
                 "occurred_at": event.occurred_at, "recorded_at": recorded, "imported": import_history,
-                "body": body, "hash": digest,
+                "body": body, "hash": digest, "schema_version": EVENT_VERSIONS[event.type],
             })
             rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
             out.seq, out.hash = seq, digest

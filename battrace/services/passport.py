@@ -14,10 +14,11 @@ from sqlalchemy import Connection
 
 from battrace.clock import CHINA
 from battrace.domain.codes import parse_code
-from battrace.domain.events import AS_OF_BASES, Event, parse_event
+from battrace.domain.events import AS_OF_BASES, Event
 from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState, VehicleState
+from battrace.domain.upcasting import stored_event
 from battrace.domain.wholelife import chain, effective, is_retired
 from battrace.errors import UnknownBattery, UnknownVehicle, ValidationError
 from battrace.services.compliance import battery_findings
@@ -52,10 +53,15 @@ def fold(code: str, rows: list[dict[str, Any]]) -> tuple[BatteryState | None, li
     state: BatteryState | None = None
     children: list[str] = []
     for row in rows:
-        event = parse_event(json.loads(row["body"]))
+        event = _stored(row)
         state = evolve_battery(state, event, code)
         children = _children_after(children, event, code)
     return state, children
+
+
+def _stored(row: dict[str, Any]) -> Event:
+    """A stored event as the fold reads it: upcast from its schema version, trusted (not re-validated)."""
+    return stored_event(row["type"], row["schema_version"], row["body"])
 
 
 def _children_after(children: list[str], event: Event, code: str) -> list[str]:
@@ -85,7 +91,7 @@ def get_history(store: Store, code: str, *, until: datetime | None = None) -> li
 def _fold_vehicle(rows: list[dict[str, Any]]) -> VehicleState | None:
     state: VehicleState | None = None
     for row in rows:
-        state = evolve_vehicle(state, parse_event(json.loads(row["body"])))
+        state = evolve_vehicle(state, _stored(row))
     return state
 
 

@@ -5,14 +5,17 @@ problems (``kind``, ``table``, a message naming the row) to one :class:`VerifyRe
 stream rows from the database, so memory stays flat in the size of the log:
 
 ``events``
-    positions contiguous from 1; each hash recomputed from the stored content; the indexed columns
-    equal to the content; every event linked to each stream it names (a battery it names, its
-    vehicle, its techinfo filing) — a forged event appended with a correct hash but no links is
-    named here; the lineage table re-derived from the ``battery.remanufactured`` events.
+    positions contiguous from 1; each hash recomputed from the stored content; each schema version
+    (metadata, not hashed) one an upcaster chain leads from to today's
+    (:mod:`battrace.domain.upcasting`); the indexed columns equal to the content; every event linked
+    to each stream it names (a battery it names, its vehicle, its techinfo filing) — a forged event
+    appended with a correct hash but no links is named here; the lineage table re-derived from the
+    ``battery.remanufactured`` events.
 ``streams``
     links in ``(stream, version)`` order: versions contiguous, each link recomputed from the
-    previous one; each stream folded and its read-model row (``batteries``, ``vehicles``,
-    ``techinfo``) compared column by column with the fold; read-model rows without a stream.
+    previous one; each stream folded (:mod:`battrace.services.replay`, as ``battrace rebuild``
+    does) and its read-model row (``batteries``, ``vehicles``, ``techinfo``) compared column by
+    column with the fold; read-model rows without a stream.
 ``chains``
     each hash-chained side table (:data:`battrace.storage.chain.CHAINS`: ``finding_log``) walked,
     and its table's rows (``findings`` with their subjects) compared with the last record of each.
@@ -30,7 +33,6 @@ Other checks are added by appending ``(name, function)`` to :data:`CHECKS`; a ch
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,22 +40,27 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from battrace.domain.events import Event, canonical_json, parse_event
-from battrace.domain.integrity import techinfo_document, techinfo_stream, vehicle_stream
-from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
-from battrace.domain.state import BatteryState, VehicleState
+from battrace.domain.events import Event
+from battrace.domain.integrity import techinfo_stream, vehicle_stream
+from battrace.domain.upcasting import check_version, stored_event
 from battrace.errors import BattraceError
-from battrace.services.ledger import event_hash, link_hash
+from battrace.services.ledger import event_hash
+from battrace.services.replay import (  # noqa: F401 - the columns are part of this module's interface
+    BATTERY_COLUMNS,
+    VEHICLE_COLUMNS,
+    StreamFold,
+    expected_row,
+    fold_streams,
+    lineage_of,
+    table_of,
+)
 from battrace.storage import audit as audit_db
 from battrace.storage import chain, verification
 from battrace.storage.compliance import finding_bodies
-from battrace.storage.store import GENESIS, Store
+from battrace.storage.store import Store
 
 _BUFFER = 2000
 _EVENT_CHUNK = 2000
-#: Read-model columns compared with the fold, per table (besides version, head, last_seq and doc).
-BATTERY_COLUMNS = ("level", "chemistry", "maker", "model", "state", "custodian", "vin", "parent", "remade", "waste")
-VEHICLE_COLUMNS = ("maker", "state", "swap_model")
 
 
 @dataclass
@@ -164,15 +171,22 @@ def check_events(ctx: Context) -> None:
                        table="events", seq=row.seq, event_id=row.event_id)
             pending.append((row.seq, None))
             continue
-        event = _event(row.body)
+        try:
+            check_version(row.type, row.schema_version)
+        except BattraceError as exc:
+            report.add("event_version", f"event {row.seq}: {exc.message}", table="events", seq=row.seq,
+                       event_id=row.event_id)
+            pending.append((row.seq, None))
+            continue
+        event = _event(row.type, row.schema_version, row.body)
         same = event is not None and (event.type, event.reporter, event.event_id) == (
             row.type, row.reporter, row.event_id)
         same = same and event is not None and event.occurred_at == row.occurred_at
         if not same:
             report.add("event_columns", f"event {row.seq}: stored columns differ from its content",
                        table="events", seq=row.seq, event_id=row.event_id)
-        if event is not None and event.type == "battery.remanufactured":
-            derived_lineage.update((event.fields["product"], s, row.seq) for s in event.fields["sources"])
+        if event is not None:
+            derived_lineage.update(lineage_of(row.seq, event))
         pending.append((row.seq, event))
         if len(pending) >= _EVENT_CHUNK:
             flush()
@@ -180,10 +194,10 @@ def check_events(ctx: Context) -> None:
     _compare_lineage(ctx, derived_lineage)
 
 
-def _event(body: str) -> Event | None:
+def _event(event_type: str, version: int, body: str) -> Event | None:
     try:
-        return parse_event(json.loads(body))
-    except (BattraceError, ValueError, TypeError, RecursionError):
+        return stored_event(event_type, version, body)
+    except (BattraceError, ValueError, TypeError, KeyError, RecursionError):
         return None
 
 
@@ -200,96 +214,28 @@ def _compare_lineage(ctx: Context, derived: set[tuple[str, str, int]]) -> None:
 # -- streams and read models -------------------------------------------------------------------------
 
 
-@dataclass
-class _Fold:
-    stream: str
-    version: int = 0
-    head: str = GENESIS
-    last_seq: int = 0
-    state: Any = None
-    broken: bool = False
-
-
 def check_streams(ctx: Context) -> None:
+    """Fold every stream of the log (:func:`battrace.services.replay.fold_streams`, the code
+    ``battrace rebuild`` writes with) and compare each read-model row with its fold."""
     report = ctx.report
-    pending: list[_Fold] = []
-    fold: _Fold | None = None
-    for row in verification.links_with_events(ctx.conn):
-        if fold is None or row.stream != fold.stream:
-            if fold is not None:
-                pending.append(fold)
-                if len(pending) >= _BUFFER:
-                    _compare(ctx, pending)
-                    pending = []
-            fold = _Fold(row.stream)
-            report.streams += 1
-        report.links += 1
-        if fold.broken:
-            continue
-        if row.event_hash is None:
-            report.add("missing_event", f"stream {fold.stream}: event {row.seq} is missing", table="events",
-                       stream=fold.stream, seq=row.seq)
-            fold.broken = True
-            continue
-        if row.version != fold.version + 1:
-            report.add("missing_link", f"stream {fold.stream}: versions {fold.version + 1}..{row.version - 1} "
-                       "are missing", table="event_links", stream=fold.stream, seq=row.seq)
-            fold.broken = True
-            continue
-        if link_hash(fold.head, row.event_hash) != row.hash:
-            report.add("chain", f"stream {fold.stream}: the chain breaks at event {row.seq}", table="event_links",
-                       stream=fold.stream, seq=row.seq)
-            fold.broken = True
-            continue
-        fold.version, fold.head, fold.last_seq = row.version, row.hash, row.seq
-        try:
-            fold.state = _step(fold.stream, fold.state, row.body)
-        except (BattraceError, ValueError, TypeError, KeyError, RecursionError) as exc:
-            report.add("fold", f"stream {fold.stream}: event {row.seq} cannot be folded ({exc})",
-                       table="events", stream=fold.stream, seq=row.seq)
-            fold.broken = True
-    if fold is not None:
+    pending: list[StreamFold] = []
+    for fold in fold_streams(verification.links_with_events(ctx.conn), report.add):
+        report.streams += 1
+        report.links += fold.links
         pending.append(fold)
+        if len(pending) >= _BUFFER:
+            _compare(ctx, pending)
+            pending = []
     _compare(ctx, pending)
     for table, key in verification.rows_without_stream(ctx.conn):
         report.add("read_model", f"{table} row {key} has no stream in the log (added outside the ledger)",
                    table=table, key=key)
 
 
-def _step(stream: str, state: Any, body: str) -> Any:
-    event = parse_event(json.loads(body))
-    if stream.startswith("vin:"):
-        return evolve_vehicle(state, event)
-    if stream.startswith("techinfo:"):
-        return techinfo_document(event)
-    return evolve_battery(state, event, stream)
-
-
-def _table_of(stream: str) -> tuple[str, str]:
-    if stream.startswith("vin:"):
-        return "vehicles", stream[4:]
-    if stream.startswith("techinfo:"):
-        return "techinfo", stream
-    return "batteries", stream
-
-
-def _expected_row(table: str, fold: _Fold) -> dict[str, Any]:
-    """The read-model row the ledger writes for the fold of a stream."""
-    row: dict[str, Any] = {"version": fold.version, "head": fold.head, "last_seq": fold.last_seq}
-    state = fold.state
-    if table == "batteries" and isinstance(state, BatteryState):
-        row.update({c: getattr(state, c) for c in BATTERY_COLUMNS}, doc=canonical_json(state.as_dict()))
-    elif table == "vehicles" and isinstance(state, VehicleState):
-        row.update({c: getattr(state, c) for c in VEHICLE_COLUMNS}, doc=canonical_json(state.as_dict()))
-    elif table == "techinfo" and isinstance(state, dict):
-        row.update(maker=state.get("maker", ""), model=state.get("model", ""), doc=canonical_json(state))
-    return row
-
-
-def _compare(ctx: Context, pending: list[_Fold]) -> None:
-    by_table: dict[str, list[tuple[str, _Fold]]] = {}
+def _compare(ctx: Context, pending: list[StreamFold]) -> None:
+    by_table: dict[str, list[tuple[str, StreamFold]]] = {}
     for fold in pending:
-        table, key = _table_of(fold.stream)
+        table, key = table_of(fold.stream)
         by_table.setdefault(table, []).append((key, fold))
     for table, entries in by_table.items():
         stored = verification.read_model_rows(ctx.conn, table, [k for k, _ in entries])
@@ -306,7 +252,7 @@ def _compare(ctx: Context, pending: list[_Fold]) -> None:
                                f"{fold.version} (an event was removed or added outside the ledger)",
                                table=table, key=key, column="head", stream=fold.stream)
                 continue
-            expected = _expected_row(table, fold)
+            expected = expected_row(table, fold)
             for column, value in expected.items():
                 if row[column] != value:
                     ctx.report.add("read_model", f"{table} row {key}: column {column} is {_short(row[column])}, "

@@ -21,10 +21,11 @@ from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from battrace.domain.state import OUT_OF_HAND
 from battrace.storage import schema
 
 SCOPES = ("held", "in_use", "made")
-_OUT_OF_HAND = ("in_service", "dismantled", "recycled")
+_OUT_OF_HAND = tuple(sorted(OUT_OF_HAND))
 
 
 @dataclass(frozen=True)

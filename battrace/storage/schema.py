@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -80,6 +81,9 @@ events = Table(
     Column("imported", Boolean, nullable=False),
     Column("body", Text, nullable=False),
     Column("hash", String(64), nullable=False),
+    #: The schema version of the body's event type when it was written (migration 0012): metadata,
+    #: not covered by the hash; verify checks an upcaster chain leads from it to today's version.
+    Column("schema_version", SmallInteger, nullable=False, server_default="1"),
     UniqueConstraint("reporter", "event_id", name="uq_events_reporter_event_id"),
 )
 Index("ix_events_type_occurred", events.c.type, events.c.occurred_at)

@@ -410,7 +410,7 @@ class Store:
         e, lk = schema.events, schema.event_links
         stmt = (
             select(lk.c.version, lk.c.hash.label("link"), e.c.seq, e.c.recorded_at, e.c.imported, e.c.body,
-                   e.c.hash)
+                   e.c.hash, e.c.type, e.c.schema_version)
             .join(e, e.c.seq == lk.c.seq)
             .where(lk.c.stream == stream)
             .order_by(lk.c.version)

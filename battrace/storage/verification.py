@@ -33,10 +33,12 @@ def links_between(conn: Connection, first: int, last: int) -> list[tuple[int, st
 
 
 def links_with_events(conn: Connection) -> Iterator[Any]:
-    """Every link in ``(stream, version)`` order with its event's hash, body and time (streamed)."""
+    """Every link in ``(stream, version)`` order with its event's hash, type, schema version and body
+    (streamed)."""
     lk, e = schema.event_links, schema.events
     stmt = (
-        select(lk.c.stream, lk.c.version, lk.c.hash, lk.c.seq, e.c.hash.label("event_hash"), e.c.body)
+        select(lk.c.stream, lk.c.version, lk.c.hash, lk.c.seq, e.c.hash.label("event_hash"), e.c.body, e.c.type,
+               e.c.schema_version)
         .join(e, e.c.seq == lk.c.seq, isouter=True)
         .order_by(lk.c.stream, lk.c.version)
         .execution_options(yield_per=5000)
@@ -111,3 +113,7 @@ def max_seq(conn: Connection) -> int:
 def event_hash_at(conn: Connection, seq: int) -> str | None:
     e = schema.events
     return conn.execute(select(e.c.hash).where(e.c.seq == seq)).scalar_one_or_none()
+
+
+def link_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(schema.event_links)).scalar_one())

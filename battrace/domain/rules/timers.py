@@ -42,10 +42,10 @@ from battrace.domain.orgs import Org
 from battrace.domain.rules.config import RulesConfig
 from battrace.domain.rules.finding import Finding, end_of_day, start_of_day, unique
 from battrace.domain.rules.registry import RULES, EventFacts
-from battrace.domain.state import BatteryState
+from battrace.domain.state import IDLE, IN_VEHICLE, BatteryState
 from battrace.errors import BattraceError
 
-IDLE_STATES = frozenset({"waste", "in_transit", "dismantled"})
+IDLE_STATES = IDLE
 KINDS = {"idle": "R05", "handover": "R04b", "removal": "R04b", "handout": "R04b", "techinfo": "R04b"}
 
 
@@ -105,7 +105,7 @@ def timer_changes(f: EventFacts) -> list[tuple[str, Timer | None]]:
         if r04b and before is not None and progressed:
             if before.state == "in_transit":
                 out.append((f"handover:{code}", None))
-            elif before.state in ("installed", "in_service") and after.state != before.state:
+            elif before.state in IN_VEHICLE and after.state != before.state:
                 out.append((f"removal:{code}", None))
             elif before.state == "waste":
                 out.append((f"handout:{code}", None))

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from battrace.domain.access import RETIRED_STATES, region_prefix
+from battrace.domain.access import region_prefix
+from battrace.domain.state import IN_SERVICE as IN_SERVICE_STATES
+from battrace.domain.state import RETIRED as RETIRED_STATES
 from battrace.errors import BattraceError
 from battrace.services.compliance import count_findings, list_findings
 from battrace.services.flows import Flow, flow_totals, list_flows
@@ -26,7 +28,7 @@ from battrace.web.session import platform_of
 from battrace.web.templating import frame, redirect, render
 
 router = APIRouter(include_in_schema=False)
-IN_SERVICE = ("installed", "in_service", "swap_stock")
+IN_SERVICE = tuple(sorted(IN_SERVICE_STATES))
 OVERDUE_RULE = "R04b"
 OVERDUE_SHOWN = 15
 OVERDUE_SCAN = 1000
