@@ -67,12 +67,17 @@ def ingest_cmd(
         total = sum(1 for line in handle if line.strip()) if fmt == "jsonl" else 0
     with progress() as stage:
         report = platform.ledger.ingest(items, import_history=import_history, progress=stage("ingest", total or None))
+    _print_ingest_report(report, as_json)
+
+
+def _print_ingest_report(report: Any, as_json: bool, note: str = "") -> None:
+    """The outcome of an ingest (one writer or many): counts, the first 50 rejections; exit 1 on any."""
     if as_json:
         print_json(report.as_dict())
     else:
         console.print(
             f"accepted [green]{report.accepted}[/green], duplicate {report.duplicate}, "
-            f"rejected [red]{report.rejected}[/red]"
+            f"rejected [red]{report.rejected}[/red]{note}"
         )
         rejections = report.as_dict()["rejections"]
         if rejections:
@@ -97,19 +102,7 @@ def _ingest_sharded(ctx: typer.Context, file: Path, fmt: str, workers: int, impo
     with progress() as stage:
         report = ingest_sharded(url, file, workers, import_history=import_history,
                                 progress=stage(f"ingest ({workers} writers)", total or None))
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        console.print(
-            f"accepted [green]{report.accepted}[/green], duplicate {report.duplicate}, "
-            f"rejected [red]{report.rejected}[/red] ({len(report.writers)} writer(s))"
-        )
-        rejections = report.as_dict()["rejections"]
-        if rejections:
-            print_table("rejections", ["line", "event_id", "code", "message"],
-                        [[r["line"], r["event_id"], r["code"], r["message"]] for r in rejections[:50]])
-    if report.rejected:
-        raise typer.Exit(1)
+    _print_ingest_report(report, as_json, f" ({len(report.writers)} writer(s))")
 
 
 def _read_items(file: Path, fmt: str) -> Iterator[tuple[int | None, Any]]:
