@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint typecheck bench clean browser-deps
+.PHONY: demo test test-slow venv lint typecheck bench clean browser-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP) browser-deps
 	$(PY) -m pytest -q
+
+# The long twins of tests the default run keeps short (more examples, more writers, the whole CLI
+# in subprocesses): `pytest -m slow`.
+test-slow: $(STAMP) browser-deps
+	$(PY) -m pytest -q -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check battrace tests bench

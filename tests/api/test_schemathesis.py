@@ -35,13 +35,18 @@ def test_the_schema_lists_every_route(fuzz_api: Api) -> None:
             "/api/v1/techinfo/{model}", "/api/v1/audit", "/api/v1/stats"} <= paths
 
 
-@pytest.mark.parametrize("role", ["anonymous", "maker", "admin"])
-def test_no_input_makes_the_server_fail(fuzz_api: Api, role: str) -> None:
+@pytest.mark.parametrize(("role", "examples"), [
+    *((role, 6) for role in ("anonymous", "maker", "admin")),
+    *(pytest.param(role, 40, marks=pytest.mark.slow) for role in ("anonymous", "maker", "admin")),
+])
+def test_no_input_makes_the_server_fail(fuzz_api: Api, role: str, examples: int) -> None:
+    """Generated requests to every operation, as each kind of caller: never a 5xx, always the
+    canonical error shape. The default run draws a few examples per operation; ``-m slow`` many."""
     failures: list[str] = []
     for operation in _operations(fuzz_api):
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def check(case: schemathesis.Case) -> None:
             headers = dict(case.headers or {})
             headers.update(fuzz_api.headers(role))

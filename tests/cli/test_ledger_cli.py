@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests import story as s
+from tests.cli.inprocess import run_main
 
 
 def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -18,7 +21,15 @@ def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_story_through_the_cli(tmp_path: Path) -> None:
+def run_inprocess(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """:func:`run` without a new interpreter (the same entry point, see tests/cli/inprocess.py)."""
+    return run_main("--db", f"sqlite:///{db}", *args)
+
+
+@pytest.mark.parametrize("via", [pytest.param("subprocess", marks=pytest.mark.slow), "in-process"])
+def test_story_through_the_cli(tmp_path: Path, via: str) -> None:
+    """The fast twin runs the same commands in-process; the ingest is a real subprocess in both."""
+    cli = run if via == "subprocess" else run_inprocess
     db = tmp_path / "b.db"
     orgs = tmp_path / "orgs.json"
     orgs.write_text(json.dumps(s.orgs(), ensure_ascii=False), encoding="utf-8")
@@ -26,8 +37,8 @@ def test_story_through_the_cli(tmp_path: Path) -> None:
     lines = [json.dumps(e, ensure_ascii=False) for e in s.story()]
     events.write_text("\n".join(lines) + "\n{not json\n", encoding="utf-8")
 
-    assert run(db, "orgs", "import", str(orgs)).returncode == 0
-    listed = json.loads(run(db, "orgs", "list", "--json").stdout)
+    assert cli(db, "orgs", "import", str(orgs)).returncode == 0
+    listed = json.loads(cli(db, "orgs", "list", "--json").stdout)
     assert len(listed) == len(s.orgs())
 
     first = run(db, "ingest", str(events), "--json")
@@ -37,23 +48,23 @@ def test_story_through_the_cli(tmp_path: Path) -> None:
     assert report["rejections"][0]["line"] == len(lines) + 1
     assert report["rejections"][0]["code"] == "invalid_event"
 
-    again = json.loads(run(db, "ingest", str(events), "--json").stdout)
+    again = json.loads(cli(db, "ingest", str(events), "--json").stdout)
     assert (again["accepted"], again["duplicate"]) == (0, len(lines))
 
-    passport = json.loads(run(db, "passport", s.PACK, "--json").stdout)
+    passport = json.loads(cli(db, "passport", s.PACK, "--json").stdout)
     assert passport["state"] == "remade" and passport["products"] == [s.PRODUCT]
-    history = json.loads(run(db, "history", s.PACK, "--json").stdout)
+    history = json.loads(cli(db, "history", s.PACK, "--json").stdout)
     assert [h["seq"] for h in history] == sorted(h["seq"] for h in history)
-    vehicle = json.loads(run(db, "vehicle", s.VIN, "--json").stdout)
+    vehicle = json.loads(cli(db, "vehicle", s.VIN, "--json").stdout)
     assert vehicle["state"] == "scrapped"
-    table = run(db, "passport", s.PACK)
+    table = cli(db, "passport", s.PACK)
     assert table.returncode == 0 and "remade" in table.stdout
 
-    assert run(db, "verify").returncode == 0
+    assert cli(db, "verify").returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TRIGGER events_no_update")
         conn.execute("UPDATE events SET body = replace(body, 'capacity fade', 'accident') WHERE seq = 12")
-    broken = run(db, "verify", "--json")
+    broken = cli(db, "verify", "--json")
     assert broken.returncode == 1
     assert json.loads(broken.stdout)["first_broken"]["seq"] == 12
 

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from battrace.interop.jsonl import read_jsonl
@@ -39,22 +40,26 @@ def test_lines_that_share_a_stream_share_a_writer(tmp_path: Path) -> None:
     assert streams_named({"type": "techinfo.filed", "reporter": "R", "model": "X1"}) == ["techinfo:R:X1"]
 
 
-def test_four_writers_end_where_one_writer_ends(tmp_path: Path, pg_url: str, sqlite_url: str) -> None:
+@pytest.mark.parametrize(("writers", "packs"), [(2, 20), pytest.param(4, 60, marks=pytest.mark.slow)])
+def test_writers_end_where_one_writer_ends(tmp_path: Path, pg_url: str, sqlite_url: str, writers: int,
+                                           packs: int) -> None:
+    """N writer processes on PostgreSQL end with the same events and read models as one writer on
+    SQLite. The default run: 2 writers, 20 packs; ``-m slow``: 4 writers, 60 packs."""
     world = tmp_path / "world"
-    simulate(SimulationParams(packs=60, seed=11, end=date(2026, 6, 30)), world)
+    simulate(SimulationParams(packs=packs, seed=11, end=date(2026, 6, 30)), world)
     orgs = json.loads((world / "orgs.json").read_text(encoding="utf-8"))
     events = world / "events.jsonl"
 
     one = Store(sqlite_url)
     import_orgs(one, orgs, NOW)
     single = Ledger(one, now=lambda: NOW).ingest(read_jsonl(events), import_history=True)
-    assert single.rejected == 0 and single.accepted > 1000
+    assert single.rejected == 0 and single.accepted > 15 * packs
 
     many = Store(pg_url)
     import_orgs(many, orgs, NOW)
-    report = ingest_sharded(pg_url, events, 4, import_history=True, now=NOW)
+    report = ingest_sharded(pg_url, events, writers, import_history=True, now=NOW)
     assert (report.accepted, report.duplicate, report.rejected) == (single.accepted, single.duplicate, 0)
-    assert len(report.writers) == 4 and all(w["accepted"] > 0 for w in report.writers)
+    assert len(report.writers) == writers and all(w["accepted"] > 0 for w in report.writers)
     assert verify(many).ok
 
     query = text("SELECT code, state, custodian, version, doc FROM batteries ORDER BY code")
