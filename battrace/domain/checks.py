@@ -46,10 +46,28 @@ def _short(value: Any) -> Any:
 Checker = Callable[[str, str, Any], Any]
 
 
+#: Values already found valid (codes, VINs, credit codes are pure functions of their text): a battery
+#: is named by a handful of events, an organisation by millions. Bounded: emptied when full.
+_VALID_CODES: set[str] = set()
+_VALID_VINS: set[str] = set()
+_VALID_CREDIT: set[str] = set()
+_CACHE_MAX = 100_000
+
+
+def _remember(cache: set[str], value: str) -> None:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache.add(value)
+
+
 def check_code(t: str, f: str, v: Any) -> str:
+    if type(v) is str and v in _VALID_CODES:
+        return v
     if not isinstance(v, str):
         raise fail(t, f, "must be a battery code (string)", v)
     parse_code(v)
+    if type(v) is str:
+        _remember(_VALID_CODES, v)
     return v
 
 
@@ -68,13 +86,14 @@ def check_codes_or_none(t: str, f: str, v: Any) -> list[str]:
 
 
 def check_vin(t: str, f: str, v: Any) -> str:
+    if type(v) is str and v in _VALID_VINS:
+        return v
     if not isinstance(v, str):
         raise fail(t, f, "must be a 17-character VIN", v)
     validate_vin(v)
+    if type(v) is str:
+        _remember(_VALID_VINS, v)
     return v
-
-
-_VALID_CREDIT: set[str] = set()
 
 
 def check_credit(t: str, f: str, v: Any) -> str:

@@ -105,11 +105,11 @@ EventId = Annotated[str, Meta(min_length=1, max_length=EVENT_ID_MAX, pattern=r"(
 Region = Annotated[str, Meta(pattern=r"\A[0-9]{6}\Z")]
 BatteryCode = Annotated[str, Meta(min_length=1), Check(check_code, "battery code", True)]
 BatteryCodes = Annotated[list[str], Meta(min_length=1),
-                         Check(check_codes, "battery codes (non-empty, no repeats)", True)]
-CodesMaybeNone = Annotated[list[str], Check(check_codes_or_none, "battery codes (may be empty)", True)]
+                         Check(check_codes, "battery codes, ≥ 1, no repeats", True)]
+CodesMaybeNone = Annotated[list[str], Check(check_codes_or_none, "battery codes, may be empty", True)]
 Vin = Annotated[str, Meta(min_length=17, max_length=17), Check(check_vin, "VIN", True)]
 Credit = Annotated[str, Meta(min_length=18, max_length=18), Check(check_credit, "credit code", True)]
-Text = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"\S"), Check(check_text, "text (≤ 500)", False)]
+Text = Annotated[str, Meta(min_length=1, max_length=500, pattern=r"\S"), Check(check_text, "text, ≤ 500 chars", False)]
 Timestamp = Annotated[str, Check(check_timestamp, "RFC 3339 timestamp", True)]
 # Numbers are an int or a float, kept as given (``150`` stays ``150``: the canonical JSON is the reporter's).
 Positive = Annotated[Annotated[int, Meta(gt=0, le=10**9)] | Annotated[float, Meta(gt=0.0, le=1e9)],
@@ -137,7 +137,7 @@ class Replacement(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 Replacements = Annotated[list[Replacement], Meta(min_length=1),
-                         Check(check_replacements, "list of {removed, installed}", True)]
+                         Check(check_replacements, "list of {removed, installed} codes", True)]
 
 
 # -- EPCIS -------------------------------------------------------------------------------------------
@@ -190,6 +190,7 @@ class EventData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_fi
     specs: ClassVar[tuple[FieldSpec, ...]] = ()
     required: ClassVar[dict[str, Checker]] = {}
     optional: ClassVar[dict[str, Checker]] = {}
+    names: ClassVar[tuple[str, ...]] = ()
     semantic: ClassVar[tuple[tuple[str, Checker], ...]] = ()
     renames: ClassVar[dict[str, str]] = {}
 
@@ -894,6 +895,7 @@ def _register(cls: type[EventData]) -> type[EventData]:
     cls.specs = tuple(FieldSpec(encoded[a], a, defaults[a], _check_of(hints[a])) for a in own)
     cls.required = {s.name: s.check.checker for s in cls.specs if s.required}
     cls.optional = {s.name: s.check.checker for s in cls.specs if not s.required}
+    cls.names = tuple(s.name for s in cls.specs)
     cls.semantic = tuple((s.name, s.check.checker) for s in cls.specs if s.check.semantic)
     cls.renames = {s.name: s.attr for s in cls.specs if s.name != s.attr}
     if [s.required for s in cls.specs] != sorted((s.required for s in cls.specs), reverse=True):

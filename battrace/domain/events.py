@@ -163,13 +163,11 @@ def _parse_typed(cls: type[EventData], raw: dict[str, Any], reporter: str | None
     if who is None:
         return None
     check_credit(event_type, "reporter", who)
-    fields: dict[str, Any] = {}
-    for spec in cls.specs:
-        value = raw.get(spec.name)
+    fields = {name: value for name in cls.names if (value := raw.get(name)) is not None}
+    for name, check in cls.semantic:
+        value = fields.get(name)
         if value is not None:
-            if spec.check.semantic:
-                spec.check.checker(event_type, spec.name, value)
-            fields[spec.name] = value
+            check(event_type, name, value)
     content: dict[str, Any] = {"event_id": typed.event_id, "type": event_type, "occurred_at": typed.occurred_at,
                                "reporter": who}
     if typed.region is not None:
