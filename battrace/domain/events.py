@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,23 +118,6 @@ _encode_text = json.encoder.encode_basestring  # ensure_ascii=False
 _not_serialisable = json.JSONEncoder().default  # raises TypeError, as json.dumps does
 
 
-def _content_json(content: dict[str, Any]) -> str:
-    """:func:`canonical_json` of content that passed :func:`~battrace.domain.limits.check_raw` (only
-    JSON values: str keys, finite floats, ints within 64 bits), encoded by msgspec — several times
-    faster, and the same text except for some floats: msgspec writes ``1e16`` and ``0.00001`` where
-    Python writes ``1e+16`` and ``1e-05``. Text with a digit followed by ``e`` or with ``0.0000``
-    (in a float or in a string alike) is encoded again by :func:`canonical_json`."""
-    text = _msgspec_encode(content)
-    if _FLOAT_FORMS.search(text) is None:
-        return text.decode("utf-8")
-    return canonical_json(content)
-
-
-_msgspec_encode = msgspec.json.Encoder(order="sorted").encode
-#: Where msgspec's float text may differ from Python's (exponent forms, small fixed-point numbers).
-_FLOAT_FORMS = re.compile(rb"[0-9][eE]|0\.0000")
-
-
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -193,7 +175,7 @@ def _parse_typed(cls: type[EventData], raw: dict[str, Any], reporter: str | None
     if typed.data is not None:
         content["data"] = raw["data"]
     content.update(fields)
-    canonical = _content_json(content)
+    canonical = canonical_json(content)
     check_size(canonical, event_type)
     if typed.reporter is None:
         msgspec.structs.force_setattr(typed, "reporter", who)

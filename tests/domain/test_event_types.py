@@ -124,20 +124,3 @@ def test_the_code_cache_never_remembers_an_invalid_code(bad: str) -> None:
         with pytest.raises(BattraceError):
             checks.check_code("battery.tested", "battery", bad)
     assert bad not in checks._VALID_CODES
-
-
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63) + 1, 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(content=st.dictionaries(st.text(max_size=6), _JSON, max_size=5),
-       floats=st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=6))
-def test_the_fast_canonical_json_of_content_is_python_s_text(content: dict[str, Any], floats: list[float]) -> None:
-    content = {**content, "floats": floats, "edge": [1e16, 1e-05, 1.5e-07, 0.0001, 1e22, 5e-324, -0.0, 123.0]}
-    assert events._content_json(content) == json.dumps(content, sort_keys=True, separators=(",", ":"),
-                                                       ensure_ascii=False)
