@@ -242,7 +242,7 @@ class EventData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_fi
         raise ValueError(f"{e.type} does not change vehicle {v.vin}")
 
 
-class BatteryProduced(EventData, tag="battery.produced"):
+class BatteryProduced(EventData, tag="battery.produced", frozen=True):
     """A battery (cell, module or pack) is made; listed components go into it."""
 
     reporters = ("battery_maker",)
@@ -283,7 +283,7 @@ def _placed(s: BatteryState, e: Event, code: str, parent: str) -> BatteryState:
     return replace(s, last_event_at=at)
 
 
-class BatteryAssembled(EventData, tag="battery.assembled"):
+class BatteryAssembled(EventData, tag="battery.assembled", frozen=True):
     """Produced components are placed into a produced parent of a higher level."""
 
     reporters = ("battery_maker", "vehicle_maker")
@@ -303,7 +303,7 @@ class BatteryAssembled(EventData, tag="battery.assembled"):
         return _placed(s, e, code, self.battery)
 
 
-class TechinfoFiled(EventData, tag="techinfo.filed"):
+class TechinfoFiled(EventData, tag="techinfo.filed", frozen=True):
     """A maker files the technical information of a battery model (its CCC certification)."""
 
     reporters = ("battery_maker",)
@@ -323,7 +323,7 @@ class TechinfoFiled(EventData, tag="techinfo.filed"):
         x.d.extra_streams.append(techinfo_stream(x.e.reporter, self.model))
 
 
-class VehicleCertified(EventData, tag="vehicle.certified"):
+class VehicleCertified(EventData, tag="vehicle.certified", frozen=True):
     """A vehicle is certified with its packs installed."""
 
     reporters = ("vehicle_maker",)
@@ -363,7 +363,7 @@ class VehicleCertified(EventData, tag="vehicle.certified"):
         )
 
 
-class VehicleSold(EventData, tag="vehicle.sold"):
+class VehicleSold(EventData, tag="vehicle.sold", frozen=True):
     """A certified vehicle is sold: its packs go into service."""
 
     reporters = ("vehicle_maker",)
@@ -396,7 +396,7 @@ def _vehicle_packs_after_exchange(v: VehicleState, vin: str, removed: str, insta
     return replace(v, packs=tuple(packs))
 
 
-class BatterySwapped(EventData, tag="battery.swapped"):
+class BatterySwapped(EventData, tag="battery.swapped", frozen=True):
     """A swap station exchanges a swap-model vehicle's pack for one from its stock."""
 
     reporters = ("swap_operator",)
@@ -428,7 +428,7 @@ class BatterySwapped(EventData, tag="battery.swapped"):
         return _vehicle_packs_after_exchange(v, self.vin, self.removed, self.installed)
 
 
-class BatteryReplaced(EventData, tag="battery.replaced"):
+class BatteryReplaced(EventData, tag="battery.replaced", frozen=True):
     """A repair shop or maker takes a vehicle's pack out (as waste), optionally putting another in."""
 
     reporters = ("repair_shop", "vehicle_maker")
@@ -460,7 +460,7 @@ class BatteryReplaced(EventData, tag="battery.replaced"):
         return _vehicle_packs_after_exchange(v, self.vin, self.removed, self.installed)
 
 
-class BatteryRepaired(EventData, tag="battery.repaired"):
+class BatteryRepaired(EventData, tag="battery.repaired", frozen=True):
     """A battery is repaired, optionally with components replaced (the old ones become waste)."""
 
     reporters = ("repair_shop", "vehicle_maker")
@@ -495,7 +495,7 @@ class BatteryRepaired(EventData, tag="battery.repaired"):
         return replace(s, last_event_at=at)
 
 
-class VehicleScrapped(EventData, tag="vehicle.scrapped"):
+class VehicleScrapped(EventData, tag="vehicle.scrapped", frozen=True):
     """A dismantler scraps a vehicle, reporting the packs found in it (possibly none)."""
 
     reporters = ("dismantler",)
@@ -547,7 +547,7 @@ class VehicleScrapped(EventData, tag="vehicle.scrapped"):
                        packs=tuple(packs))
 
 
-class BatteryRemoved(EventData, tag="battery.removed"):
+class BatteryRemoved(EventData, tag="battery.removed", frozen=True):
     """A dismantler takes a pack out of a scrapped vehicle: it becomes waste in the dismantler's hands."""
 
     reporters = ("dismantler",)
@@ -577,7 +577,7 @@ class BatteryRemoved(EventData, tag="battery.removed"):
         return replace(v, packs=tuple(p for p in v.packs if p != self.battery))
 
 
-class BatteryHandedOver(EventData, tag="battery.handed_over"):
+class BatteryHandedOver(EventData, tag="battery.handed_over", frozen=True):
     """The custodian hands batteries over to another organisation (they are in transit)."""
 
     reporters = None
@@ -607,7 +607,7 @@ class BatteryHandedOver(EventData, tag="battery.handed_over"):
                        **({"waste": True, "waste_since": s.waste_since or at} if prior == "waste" else {}))
 
 
-class BatteryReceived(EventData, tag="battery.received"):
+class BatteryReceived(EventData, tag="battery.received", frozen=True):
     """The named receiver takes batteries handed over to it."""
 
     reporters = None
@@ -653,7 +653,7 @@ class BatteryReceived(EventData, tag="battery.received"):
                        custodian=e.reporter)
 
 
-class BatteryTested(EventData, tag="battery.tested"):
+class BatteryTested(EventData, tag="battery.tested", frozen=True):
     """The holder measures a battery's health."""
 
     reporters = None
@@ -687,7 +687,7 @@ class BatteryTested(EventData, tag="battery.tested"):
         return replace(s, last_event_at=at, health=health)
 
 
-class BatteryRemanufactured(EventData, tag="battery.remanufactured"):
+class BatteryRemanufactured(EventData, tag="battery.remanufactured", frozen=True):
     """A reuse enterprise makes a re-made product from waste batteries it holds (lineage kept)."""
 
     reporters = ("reuse_enterprise",)
@@ -728,7 +728,7 @@ class BatteryRemanufactured(EventData, tag="battery.remanufactured"):
         return product if product.remade else replace(product, remade=True)
 
 
-class ProductDelivered(EventData, tag="product.delivered"):
+class ProductDelivered(EventData, tag="product.delivered", frozen=True):
     """A re-made product is delivered into service in its application."""
 
     reporters = ("reuse_enterprise",)
@@ -751,7 +751,7 @@ class ProductDelivered(EventData, tag="product.delivered"):
         return replace(s, last_event_at=e.content["occurred_at"], state="in_service", application=self.application)
 
 
-class BatteryDismantled(EventData, tag="battery.dismantled"):
+class BatteryDismantled(EventData, tag="battery.dismantled", frozen=True):
     """A waste battery is taken apart; listed components are freed as waste."""
 
     reporters = ("recycler", "reuse_enterprise")
@@ -779,7 +779,7 @@ class BatteryDismantled(EventData, tag="battery.dismantled"):
         return to_waste(s, at, e.reporter, parent=None)
 
 
-class BatteryRecycled(EventData, tag="battery.recycled"):
+class BatteryRecycled(EventData, tag="battery.recycled", frozen=True):
     """A recycler recovers materials from waste or dismantled batteries it holds."""
 
     reporters = ("recycler",)
@@ -803,7 +803,7 @@ class BatteryRecycled(EventData, tag="battery.recycled"):
         return replace(s, last_event_at=e.content["occurred_at"], state="recycled")
 
 
-class BatteryReportedMissing(EventData, tag="battery.reported_missing"):
+class BatteryReportedMissing(EventData, tag="battery.reported_missing", frozen=True):
     """The holder reports a battery lost."""
 
     reporters = None
@@ -823,7 +823,7 @@ class BatteryReportedMissing(EventData, tag="battery.reported_missing"):
         return replace(s, last_event_at=e.content["occurred_at"], state="missing")
 
 
-class BatteryDiscarded(EventData, tag="battery.discarded"):
+class BatteryDiscarded(EventData, tag="battery.discarded", frozen=True):
     """Production scrap: a battery that never left the factory becomes waste in the reporter's custody."""
 
     reporters = ("battery_maker", "vehicle_maker")
@@ -847,7 +847,7 @@ class BatteryDiscarded(EventData, tag="battery.discarded"):
         return to_waste(s, e.content["occurred_at"], e.reporter)
 
 
-class ProductReturned(EventData, tag="product.returned"):
+class ProductReturned(EventData, tag="product.returned", frozen=True):
     """A re-made product back from its user at the end of its second life: waste in the reporter's custody."""
 
     reporters = ("reuse_enterprise", "collection_outlet", "recycler")
