@@ -211,10 +211,11 @@ class EventData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_fi
     @classmethod
     def from_content(cls, content: dict[str, Any]) -> EventData:
         """The instance of stored (trusted) content, built without validating it again."""
-        kwargs = {cls.renames.get(k, k): v for k, v in content.items() if k != "type"}
-        if "components_replaced" in kwargs and kwargs["components_replaced"] is not None:
-            kwargs["components_replaced"] = [Replacement(i["removed"], i["installed"])
-                                             for i in kwargs["components_replaced"]]
+        kwargs = dict(content)
+        del kwargs["type"]
+        for name, attr in cls.renames.items():
+            if name in kwargs:
+                kwargs[attr] = kwargs.pop(name)
         return cls(**kwargs)
 
     # -- integrity and fold: each type overrides what it does --------------------------------------
@@ -469,6 +470,13 @@ class BatteryRepaired(EventData, tag="battery.repaired", frozen=True):
 
     battery: BatteryCode
     components_replaced: Replacements | None = None
+
+    @classmethod
+    def from_content(cls, content: dict[str, Any]) -> EventData:
+        replaced = content.get("components_replaced")
+        if replaced is not None:
+            content = {**content, "components_replaced": [Replacement(i["removed"], i["installed"]) for i in replaced]}
+        return super().from_content(content)
 
     def decide(self, x: Ctx) -> None:
         b = x.battery(self.battery)
