@@ -1,7 +1,8 @@
 """Generate the reference docs that must never drift from the code.
 
 - ``docs/cli.md`` from every command's ``--help``;
-- ``docs/events.md``'s field table from ``battrace.domain.events.EVENT_TYPES``.
+- ``docs/events.md``'s table of event types from the event classes
+  (:func:`battrace.domain.event_types.docs_table`).
 
 Run ``python tools/gen_docs.py``; ``tests/test_docs.py`` fails when the committed files are stale.
 """
@@ -43,14 +44,9 @@ def cli_reference() -> str:
 
 
 def events_table() -> str:
-    from battrace.domain.events import EVENT_TYPES
+    from battrace.domain.event_types import docs_table
 
-    rows = ["| type | reported by | required fields | optional fields |", "|---|---|---|---|"]
-    for t in EVENT_TYPES.values():
-        who = ", ".join(t.reporters) if t.reporters else "the current custodian / named receiver"
-        rows.append(f"| `{t.name}` | {who} | {', '.join(f'`{f}`' for f in t.required)} | "
-                    f"{', '.join(f'`{f}`' for f in t.optional) or '—'} |")
-    return "\n".join(rows)
+    return docs_table()
 
 
 def render_events(template: str) -> str:

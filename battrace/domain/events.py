@@ -1,9 +1,11 @@
-"""Native events: the reporting contract, validated field by field.
+"""Native events: the reporting contract.
 
 An event is a JSON object with common fields (``event_id``, ``type``, ``occurred_at``, ``reporter``,
-optional ``region`` and ``data``) and the fields of its type (``EVENT_TYPES``). :func:`parse_event`
-turns a raw object into an :class:`Event` or raises :class:`~battrace.errors.InvalidEvent` (or
-:class:`~battrace.errors.InvalidCode` for a malformed battery code, rule R06) naming the field.
+optional ``region`` and ``data``) and the fields of its type, described once by the type's class in
+:mod:`battrace.domain.event_types` (``EVENT_TYPES`` maps names to classes). :func:`parse_event`
+turns a raw object into an :class:`Event` (with ``typed``, the class instance) or raises
+:class:`~battrace.errors.InvalidEvent` (or :class:`~battrace.errors.InvalidCode` for a malformed
+battery code, rule R06) naming the field.
 
 The event's *content* (what the reporter said, canonical JSON) is what idempotency compares and
 what the hash chain covers.
@@ -13,246 +15,42 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from battrace.domain.codes import parse_code
-from battrace.domain.credit import validate_credit_code
-from battrace.domain.limits import check_moment, check_raw, check_size
-from battrace.domain.vin import validate_vin
+import msgspec
+
+from battrace.domain import event_types
+from battrace.domain.checks import (
+    APPLICATIONS,
+    EVENT_ID_MAX,
+    PROCESSES,
+    REGION,
+    RFC3339,
+    TEST_METHODS,
+    check_credit,
+    fail,
+    parse_time,
+    to_datetime,
+)
+from battrace.domain.event_types import COMMON_FIELDS, PLATFORM_FIELDS, EventData
+from battrace.domain.limits import check_raw, check_size
 from battrace.errors import BattraceError, InvalidEvent
 
-APPLICATIONS = ("energy_storage", "backup_power", "charging_station", "low_speed_vehicle", "e_bike", "other")
-PROCESSES = ("hydro", "pyro", "direct")
-TEST_METHODS = ("gbt34015", "pulse")
-COMMON_FIELDS = ("event_id", "type", "occurred_at", "reporter", "region", "data")
-_REGION = re.compile(r"[0-9]{6}")  # ASCII digits only (\d would take fullwidth digits)
-#: RFC 3339 date-time with a mandatory offset, ASCII digits only.
-_RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?P<frac>\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
-)
-_EVENT_ID_MAX = 128
+__all__ = [
+    "APPLICATIONS", "AS_OF_BASES", "COMMON_FIELDS", "EVENT_TYPES", "EVENT_VERSIONS", "PLATFORM_FIELDS", "PROCESSES",
+    "TEST_METHODS", "Event", "canonical_json", "load_event", "parse_event", "parse_moment", "parse_time",
+    "sha256_hex", "try_parse_event",
+]
 
-
-def _fail(event_type: str | None, field: str, message: str, value: Any = None) -> InvalidEvent:
-    prefix = f"{event_type}: " if event_type else ""
-    return InvalidEvent(f"{prefix}field {field!r} {message}", field=field, value=_short(value))
-
-
-def _short(value: Any) -> Any:
-    text = repr(value)
-    return value if len(text) <= 80 and isinstance(value, (str, int, float, bool, type(None))) else text[:80]
-
-
-# -- field checkers: (event_type, field, value) -> normalised value ----------------------------------
-
-Checker = Callable[[str, str, Any], Any]
-
-
-def _code(t: str, f: str, v: Any) -> str:
-    if not isinstance(v, str):
-        raise _fail(t, f, "must be a battery code (string)", v)
-    parse_code(v)
-    return v
-
-
-def _codes(t: str, f: str, v: Any) -> list[str]:
-    if not isinstance(v, list) or not v:
-        raise _fail(t, f, "must be a non-empty list of battery codes", v)
-    out = [_code(t, f"{f}[{i}]", c) for i, c in enumerate(v)]
-    if len(set(out)) != len(out):
-        raise _fail(t, f, "lists a battery more than once", v)
-    return out
-
-
-def _vin(t: str, f: str, v: Any) -> str:
-    if not isinstance(v, str):
-        raise _fail(t, f, "must be a 17-character VIN", v)
-    validate_vin(v)
-    return v
-
-
-_VALID_CREDIT: set[str] = set()
-
-
-def _credit(t: str, f: str, v: Any) -> str:
-    if isinstance(v, str) and v in _VALID_CREDIT:  # the same few thousand organisations report millions of events
-        return str(v)
-    if not isinstance(v, str):
-        raise _fail(t, f, "must be an 18-character unified social credit code", v)
-    validate_credit_code(v)
-    if len(_VALID_CREDIT) < 100_000:
-        _VALID_CREDIT.add(v)
-    return v
-
-
-def _text(t: str, f: str, v: Any) -> str:
-    if not isinstance(v, str) or not v.strip() or len(v) > 500:
-        raise _fail(t, f, "must be a non-empty string (at most 500 characters)", v)
-    return v
-
-
-def _bool(t: str, f: str, v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise _fail(t, f, "must be true or false", v)
-    return v
-
-
-def _number(t: str, f: str, v: Any, lo: float = 0.0, hi: float = 1e9, lo_open: bool = True) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _fail(t, f, "must be a number", v)
-    if (v <= lo if lo_open else v < lo) or v > hi:
-        bound = f"> {lo}" if lo_open else f">= {lo}"
-        raise _fail(t, f, f"must be {bound} and <= {hi}", v)
-    return v
-
-
-def _positive(t: str, f: str, v: Any) -> float:
-    return _number(t, f, v)
-
-
-def _soh(t: str, f: str, v: Any) -> float:
-    return _number(t, f, v, 0.0, 1.2, lo_open=False)
-
-
-def _choice(options: tuple[str, ...]) -> Checker:
-    def check(t: str, f: str, v: Any) -> str:
-        if v not in options:
-            raise _fail(t, f, f"must be one of {', '.join(options)}", v)
-        return str(v)
-
-    return check
-
-
-def _timestamp(t: str, f: str, v: Any) -> str:
-    parse_time(v, f, t)
-    return str(v)
-
-
-def _outputs(t: str, f: str, v: Any) -> dict[str, float]:
-    if not isinstance(v, dict) or not v:
-        raise _fail(t, f, "must be an object of material -> kg", v)
-    for k, kg in v.items():
-        if not isinstance(k, str) or not re.match(r"^[a-z_]{1,32}$", k):
-            raise _fail(t, f"{f}.{k}", "is not a material name (lower-case letters and _)", k)
-        _number(t, f"{f}.{k}", kg, 0.0, 1e7, lo_open=False)
-    return dict(v)
-
-
-def _replacements(t: str, f: str, v: Any) -> list[dict[str, str]]:
-    if not isinstance(v, list) or not v:
-        raise _fail(t, f, "must be a non-empty list of {removed, installed}", v)
-    out = []
-    for i, item in enumerate(v):
-        if not isinstance(item, dict) or set(item) != {"removed", "installed"}:
-            raise _fail(t, f"{f}[{i}]", "must be an object with exactly removed and installed", item)
-        out.append({"removed": _code(t, f"{f}[{i}].removed", item["removed"]),
-                    "installed": _code(t, f"{f}[{i}].installed", item["installed"])})
-    return out
-
-
-def _features(t: str, f: str, v: Any) -> dict[str, Any]:
-    if not isinstance(v, dict):
-        raise _fail(t, f, "must be an object", v)
-    return v
-
-
-@dataclass(frozen=True, slots=True)
-class EventType:
-    name: str
-    reporters: tuple[str, ...] | None  # None: any organisation (custody decides)
-    required: Mapping[str, Checker]
-    optional: Mapping[str, Checker]
-
-
-_ALL = None
-EVENT_TYPES: dict[str, EventType] = {
-    t.name: t
-    for t in (
-        EventType(
-            "battery.produced", ("battery_maker",),
-            {"battery": _code, "model": _text, "rated_capacity_ah": _positive, "nominal_voltage_v": _positive,
-             "rated_energy_kwh": _positive, "mass_kg": _positive},
-            {"components": _codes},
-        ),
-        EventType("battery.assembled", ("battery_maker", "vehicle_maker"),
-                  {"battery": _code, "components": _codes}, {}),
-        EventType("techinfo.filed", ("battery_maker",),
-                  {"model": _text, "ccc_certified_at": _timestamp, "document": _text}, {}),
-        EventType(
-            "vehicle.certified", ("vehicle_maker",),
-            {"vin": _vin, "vehicle_model": _text, "swap_model": _bool, "batteries": _codes, "certificate_no": _text},
-            {},
-        ),
-        EventType("vehicle.sold", ("vehicle_maker",), {"vin": _vin}, {}),
-        EventType("battery.swapped", ("swap_operator",), {"vin": _vin, "removed": _code, "installed": _code}, {}),
-        EventType("battery.replaced", ("repair_shop", "vehicle_maker"),
-                  {"vin": _vin, "removed": _code, "reason": _text}, {"installed": _code}),
-        EventType("battery.repaired", ("repair_shop", "vehicle_maker"),
-                  {"battery": _code}, {"components_replaced": _replacements}),
-        EventType("vehicle.scrapped", ("dismantler",),
-                  {"vin": _vin, "batteries_present": lambda t, f, v: [] if v == [] else _codes(t, f, v),
-                   "certificate_no": _text}, {}),
-        EventType("battery.removed", ("dismantler",), {"battery": _code, "vin": _vin}, {}),
-        EventType("battery.handed_over", _ALL, {"batteries": _codes, "to": _credit}, {}),
-        EventType("battery.received", _ALL, {"batteries": _codes, "from": _credit}, {}),
-        EventType(
-            "battery.tested", _ALL, {"battery": _code, "soh": _soh},
-            {"measured_capacity_ah": _positive, "internal_resistance_mohm": _positive,
-             "method": _choice(TEST_METHODS), "features": _features},
-        ),
-        EventType(
-            "battery.remanufactured", ("reuse_enterprise",),
-            {"product": _code, "sources": _codes, "application": _choice(APPLICATIONS)},
-            {"certification": _text},
-        ),
-        EventType("product.delivered", ("reuse_enterprise",),
-                  {"battery": _code, "application": _choice(APPLICATIONS), "customer": _text}, {}),
-        EventType("battery.dismantled", ("recycler", "reuse_enterprise"), {"battery": _code}, {"components": _codes}),
-        EventType(
-            "battery.recycled", ("recycler",),
-            {"batteries": _codes, "process": _choice(PROCESSES), "outputs": _outputs}, {},
-        ),
-        EventType("battery.reported_missing", _ALL, {"battery": _code, "reason": _text}, {}),
-        EventType("battery.discarded", ("battery_maker", "vehicle_maker"), {"battery": _code, "reason": _text}, {}),
-        EventType("product.returned", ("reuse_enterprise", "collection_outlet", "recycler"),
-                  {"battery": _code, "reason": _text}, {"from_customer": _text}),
-    )
-}
-
-
+#: Every event type by name, in the contract's order: its class (fields ``required`` / ``optional``
+#: with their checkers, ``reporters``, ``version``, ``decide``, ``fold_battery`` …).
+EVENT_TYPES: dict[str, type[EventData]] = dict(event_types.BY_NAME)
 #: The schema version of each event type's content as the ledger writes it today, stored with every
-#: event (``events.schema_version``). Raise a type's version when its content changes shape, and
-#: register an upcaster from the old version (:mod:`battrace.domain.upcasting`).
-EVENT_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
-
-
-def parse_time(value: Any, field: str = "occurred_at", event_type: str | None = None) -> datetime:
-    """An RFC 3339 timestamp with an offset (``Z`` or ``+08:00``)."""
-    if not isinstance(value, str):
-        raise _fail(event_type, field, "must be an RFC 3339 timestamp with offset", value)
-    form = _RFC3339.fullmatch(value)
-    if form is None:
-        if _without_offset(value):
-            raise _fail(event_type, field, "needs a time-zone offset (China reports in +08:00)", value)
-        raise _fail(event_type, field, "is not an RFC 3339 timestamp (2026-05-01T09:30:00+08:00)", value)
-    try:
-        moment = _to_datetime(value, form.group("frac"))
-    except ValueError:
-        raise _fail(event_type, field, "is not a valid date and time", value) from None
-    check_moment(moment, field, event_type=event_type, text=value)
-    return moment
-
-
-def _to_datetime(value: str, frac: str | None) -> datetime:
-    text = value.upper()
-    if frac and len(frac) > 7:  # Python keeps microseconds: drop the nanosecond digits
-        text = text.replace(frac, frac[:7], 1)
-    return datetime.fromisoformat(text)
+#: event (``events.schema_version``), from the classes' ``version``. Raise a class's version when its
+#: content changes shape, and register an upcaster from the old version (:mod:`battrace.domain.upcasting`).
+EVENT_VERSIONS: dict[str, int] = event_types.versions()
+_fail = fail
 
 
 AS_OF_BASES = ("recorded", "occurred")
@@ -270,16 +68,9 @@ def parse_moment(value: Any, field: str = "at") -> datetime:
     return parse_time(value, field)
 
 
-def _without_offset(value: str) -> bool:
-    try:
-        return datetime.fromisoformat(value).tzinfo is None
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A validated event, as reported."""
+class Event(msgspec.Struct, frozen=True):
+    """A validated event, as reported (a frozen msgspec Struct: built in a seventh of a frozen
+    dataclass's time, for every event parsed or read from the log)."""
 
     event_id: str
     type: str
@@ -289,6 +80,7 @@ class Event:
     fields: dict[str, Any]
     content: dict[str, Any]  # the normalised reported object (without platform extras)
     canonical: str  # ``content`` as canonical JSON: what idempotency compares and the hash covers
+    typed: EventData  # the instance of the type's class (``event.typed.battery``)
 
     def __getitem__(self, name: str) -> Any:
         return self.fields[name]
@@ -329,7 +121,6 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-PLATFORM_FIELDS = ("recorded_at", "seq", "hash", "imported")
 #: Every top-level field an event of each type may carry.
 _ALLOWED: dict[str, frozenset[str]] = {
     name: frozenset((*COMMON_FIELDS, *t.required, *t.optional, *PLATFORM_FIELDS)) for name, t in EVENT_TYPES.items()
@@ -341,10 +132,57 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
 
     Platform fields (``recorded_at``, ``seq``, ``hash``, ``imported``) are not part of the reported
     content and are ignored here; the ingest service decides what to do with ``recorded_at``.
+
+    The object is converted into its type's class (``msgspec.convert(..., strict=True)``: types,
+    constraints, unknown fields) and the semantic checkers run on what msgspec accepted; an object
+    msgspec or a checker refuses is parsed again field by field (:func:`_parse_fields`), which
+    raises the error naming the first offending field, exactly as every face reports it.
     """
     if not isinstance(raw, dict):
         raise InvalidEvent(f"an event must be a JSON object, got {type(raw).__name__}")
     check_raw(raw)
+    name = raw.get("type")
+    cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
+    if cls is not None:
+        try:
+            event = _parse_typed(cls, raw, reporter)
+        except (msgspec.ValidationError, BattraceError):
+            event = None
+        if event is not None:
+            return event
+    return _parse_fields(raw, reporter)
+
+
+def _parse_typed(cls: type[EventData], raw: dict[str, Any], reporter: str | None) -> Event | None:
+    """The fast path: ``None`` or an exception when the field-by-field parse must say what is wrong."""
+    typed = msgspec.convert(raw, cls, strict=True)
+    event_type = cls.name
+    occurred_at = parse_time(typed.occurred_at, "occurred_at", event_type)
+    who = raw.get("reporter", reporter)
+    if who is None:
+        return None
+    check_credit(event_type, "reporter", who)
+    fields = {name: value for name in cls.names if (value := raw.get(name)) is not None}
+    for name, check in cls.semantic:
+        value = fields.get(name)
+        if value is not None:
+            check(event_type, name, value)
+    content: dict[str, Any] = {"event_id": typed.event_id, "type": event_type, "occurred_at": typed.occurred_at,
+                               "reporter": who}
+    if typed.region is not None:
+        content["region"] = typed.region
+    if typed.data is not None:
+        content["data"] = raw["data"]
+    content.update(fields)
+    canonical = canonical_json(content)
+    check_size(canonical, event_type)
+    if typed.reporter is None:
+        msgspec.structs.force_setattr(typed, "reporter", who)
+    return Event(typed.event_id, event_type, occurred_at, who, typed.region, fields, content, canonical, typed)
+
+
+def _parse_fields(raw: dict[str, Any], reporter: str | None) -> Event:
+    """The field-by-field parse: the first offending field named in the error."""
     event_type = raw.get("type")
     if not isinstance(event_type, str):
         raise _fail(None, "type", "is required", event_type)
@@ -353,17 +191,17 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
         raise _fail(None, "type", f"is not a known event type ({', '.join(EVENT_TYPES)})", event_type)
     event_id = raw.get("event_id")
     if (not isinstance(event_id, str) or not event_id.strip() or event_id != event_id.strip()
-            or len(event_id) > _EVENT_ID_MAX):
+            or len(event_id) > EVENT_ID_MAX):
         raise _fail(event_type, "event_id",
-                    f"is required (a string of 1-{_EVENT_ID_MAX} characters, not blank, no surrounding spaces)",
+                    f"is required (a string of 1-{EVENT_ID_MAX} characters, not blank, no surrounding spaces)",
                     event_id)
     occurred_at = parse_time(raw.get("occurred_at"), "occurred_at", event_type)
     who = raw.get("reporter", reporter)
     if who is None:
         raise _fail(event_type, "reporter", "is required (the reporter's unified social credit code)")
-    _credit(event_type, "reporter", who)
+    check_credit(event_type, "reporter", who)
     region = raw.get("region")
-    if region is not None and (not isinstance(region, str) or not _REGION.fullmatch(region)):
+    if region is not None and (not isinstance(region, str) or not REGION.fullmatch(region)):
         raise _fail(event_type, "region", "must be a 6-digit GB/T 2260 division code", region)
     data = raw.get("data")
     if data is not None and not isinstance(data, dict):
@@ -391,7 +229,8 @@ def parse_event(raw: Any, *, reporter: str | None = None) -> Event:
     except (TypeError, ValueError) as exc:  # pragma: no cover - JSON input is always serialisable
         raise _fail(event_type, "data", f"is not serialisable: {exc}") from None
     check_size(canonical, event_type)
-    return Event(event_id, event_type, occurred_at, who, region, fields, content, canonical)
+    return Event(event_id, event_type, occurred_at, who, region, fields, content, canonical,
+                 _typed(spec, content))
 
 
 def try_parse_event(raw: Any, *, reporter: str | None = None) -> Event | BattraceError:
@@ -412,12 +251,23 @@ def load_event(content: dict[str, Any], canonical: str | None = None) -> Event:
     try:
         event_type, event_id, reporter = content["type"], content["event_id"], content["reporter"]
         text = content["occurred_at"]
-        form = _RFC3339.fullmatch(text) if isinstance(text, str) else None
+        form = RFC3339.fullmatch(text) if isinstance(text, str) else None
         if event_type not in EVENT_TYPES or form is None:
             raise ValueError(f"type {event_type!r} or occurred_at {text!r}")
-        occurred_at = _to_datetime(text, form.group("frac"))
+        occurred_at = to_datetime(text, form.group("frac"))
+        typed = _typed(EVENT_TYPES[event_type], content)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidEvent(f"a stored event cannot be read ({type(exc).__name__}: {exc})") from None
     fields = {k: v for k, v in content.items() if k not in COMMON_FIELDS}
     return Event(event_id, event_type, occurred_at, reporter, content.get("region"), fields, content,
-                 canonical if canonical is not None else canonical_json(content))
+                 canonical if canonical is not None else canonical_json(content), typed)
+
+
+def _typed(cls: type[EventData], content: dict[str, Any]) -> EventData:
+    """The class instance of accepted content, built without validating it again (a stored field
+    today's class does not know stays in ``fields`` only)."""
+    try:
+        return cls.from_content(content)
+    except TypeError:
+        known = {*COMMON_FIELDS, *cls.required, *cls.optional}
+        return cls.from_content({k: v for k, v in content.items() if k in known})

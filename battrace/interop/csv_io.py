@@ -51,15 +51,11 @@ class InvalidCsv(InvalidEvent):
 
 
 def known_columns() -> tuple[str, ...]:
-    """Every column a CSV report may have: the common fields, then each type's fields."""
-    from battrace.domain.events import EVENT_TYPES
+    """Every column a CSV report may have: the common fields, then each type's fields (generated from
+    the event classes, :func:`battrace.domain.event_types.csv_columns`)."""
+    from battrace.domain.event_types import csv_columns
 
-    out = list(COMMON_COLUMNS)
-    for spec in EVENT_TYPES.values():
-        for name in (*spec.required, *spec.optional):
-            if name not in out:
-                out.append(name)
-    return tuple(out)
+    return csv_columns()
 
 
 def _fail(line: int, column: str | None, message: str, value: Any = None) -> InvalidCsv:

@@ -3,21 +3,23 @@
 Each native event becomes exactly **one** EPCIS event, so that one ledger entry has one
 ``eventID`` (its CBV 2.0 event hash). The mapping table (``MAPPING``) gives the EPCIS event type,
 action, business step and disposition; ``SLOTS`` says which native identifier fields fill which
-EPCIS identifier slots. Every native field without an EPCIS slot travels as a ``bt:`` extension
-property named after the native field (``bt:model``, ``bt:reason`` …), the commissioning attributes
-of a new battery and of a re-made product as ``bt:`` ILMD, so that :func:`from_epcis_document`
-gives back exactly the native event. See ``docs/interop.md`` for the full table.
+EPCIS identifier slots (both generated from the event classes). Every native field without an EPCIS
+slot travels as a ``bt:`` extension property named after the native field (``bt:model``,
+``bt:reason`` …), the commissioning attributes of a new battery and of a re-made product as ``bt:``
+ILMD, so that :func:`from_epcis_document` gives back exactly the native event. See ``docs/interop.md``
+for the full table.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from battrace.domain import event_types
+from battrace.domain.event_types import EpcisMapping, Slot
 from battrace.errors import InvalidEvent
 from battrace.interop.epcis_common import (
     ID_BASE,
@@ -45,78 +47,12 @@ PARTNER_FIELDS = ("readPoint", "bizLocation", "bizTransactionList", "sourceList"
 PARTNER_KEY = "epcis"
 
 
-@dataclass(frozen=True, slots=True)
-class Mapping_:
-    """The fixed EPCIS shape of one native event type."""
-
-    epcis_type: str
-    action: str | None
-    biz_step: str | None
-    disposition: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """A native identifier field carried in an EPCIS identifier slot."""
-
-    field: str
-    slot: str  # epcList, parentID, childEPCs, inputEPCList, outputEPCList, sourceList, destinationList
-    kind: str  # battery, vehicle, org
-    many: bool = False
-
-
-MAPPING: dict[str, Mapping_] = {
-    "battery.produced": Mapping_("ObjectEvent", "ADD", "commissioning", "active"),
-    "battery.assembled": Mapping_("AggregationEvent", "ADD", "packing", None),
-    "techinfo.filed": Mapping_("ObjectEvent", "OBSERVE", bt("filing_techinfo"), None),
-    "vehicle.certified": Mapping_("AssociationEvent", "ADD", "installing", None),
-    "vehicle.sold": Mapping_("TransactionEvent", "ADD", "retail_selling", "retail_sold"),
-    "battery.swapped": Mapping_("AssociationEvent", "ADD", bt("swapping"), None),
-    "battery.replaced": Mapping_("AssociationEvent", None, "repairing", None),  # ADD or DELETE
-    "battery.repaired": Mapping_("AggregationEvent", "ADD", "repairing", None),  # or ObjectEvent OBSERVE
-    "vehicle.scrapped": Mapping_("ObjectEvent", "DELETE", bt("scrapping"), None),
-    "battery.removed": Mapping_("AssociationEvent", "DELETE", "removing", bt("waste")),
-    "battery.handed_over": Mapping_("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
-    "battery.received": Mapping_("ObjectEvent", "OBSERVE", "receiving", "in_progress"),
-    "battery.tested": Mapping_("ObjectEvent", "OBSERVE", "inspecting", None),
-    "battery.remanufactured": Mapping_("TransformationEvent", None, bt("remanufacturing"), "active"),
-    "product.delivered": Mapping_("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
-    "battery.dismantled": Mapping_("TransformationEvent", None, bt("dismantling"), None),
-    "battery.recycled": Mapping_("TransformationEvent", None, bt("recycling"), None),
-    "battery.reported_missing": Mapping_("ObjectEvent", "OBSERVE", None, bt("missing")),
-    "battery.discarded": Mapping_("ObjectEvent", "OBSERVE", "decommissioning", "damaged"),
-    "product.returned": Mapping_("ObjectEvent", "OBSERVE", "receiving", "returned"),
-}
-
-SLOTS: dict[str, tuple[Slot, ...]] = {
-    "battery.produced": (Slot("battery", "epcList", "battery"),),
-    "battery.assembled": (Slot("battery", "parentID", "battery"), Slot("components", "childEPCs", "battery", True)),
-    "techinfo.filed": (),
-    "vehicle.certified": (Slot("vin", "parentID", "vehicle"), Slot("batteries", "childEPCs", "battery", True)),
-    "vehicle.sold": (Slot("vin", "epcList", "vehicle"),),
-    "battery.swapped": (Slot("vin", "parentID", "vehicle"), Slot("installed", "childEPCs", "battery")),
-    "battery.replaced": (Slot("vin", "parentID", "vehicle"),),  # + installed (ADD) or removed (DELETE)
-    "battery.repaired": (),  # parentID (AggregationEvent) or epcList (ObjectEvent)
-    "vehicle.scrapped": (Slot("vin", "epcList", "vehicle"),),
-    "battery.removed": (Slot("vin", "parentID", "vehicle"), Slot("battery", "childEPCs", "battery")),
-    "battery.handed_over": (Slot("batteries", "epcList", "battery", True), Slot("to", "destinationList", "org")),
-    "battery.received": (Slot("batteries", "epcList", "battery", True), Slot("from", "sourceList", "org")),
-    "battery.tested": (Slot("battery", "epcList", "battery"),),
-    "battery.remanufactured": (Slot("sources", "inputEPCList", "battery", True),
-                               Slot("product", "outputEPCList", "battery")),
-    "product.delivered": (Slot("battery", "epcList", "battery"),),
-    "battery.dismantled": (Slot("battery", "inputEPCList", "battery"),
-                           Slot("components", "outputEPCList", "battery", True)),
-    "battery.recycled": (Slot("batteries", "inputEPCList", "battery", True),),
-    "battery.reported_missing": (Slot("battery", "epcList", "battery"),),
-    "battery.discarded": (Slot("battery", "epcList", "battery"),),  # reason: bt:reason
-    "product.returned": (Slot("battery", "epcList", "battery"),),  # reason, from_customer: bt: terms
-}
-
-ILMD_FIELDS: dict[str, tuple[str, ...]] = {
-    "battery.produced": ("model", "rated_capacity_ah", "nominal_voltage_v", "rated_energy_kwh", "mass_kg"),
-    "battery.remanufactured": ("application", "certification"),
-}
+#: The fixed EPCIS shape of each native event type, its identifier slots and its ILMD fields:
+#: generated from the event classes (:mod:`battrace.domain.event_types`), which own them.
+Mapping_ = EpcisMapping
+MAPPING: dict[str, EpcisMapping] = event_types.epcis_mapping()
+SLOTS: dict[str, tuple[Slot, ...]] = event_types.epcis_slots()
+ILMD_FIELDS: dict[str, tuple[str, ...]] = event_types.epcis_ilmd()
 
 # battery.tested: measurement -> (sensorReport type, UN/CEFACT unit or None)
 SENSOR_FIELDS: dict[str, tuple[str, str | None]] = {
