@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -47,6 +48,7 @@ from battrace.storage.documents import document_json
 from battrace.storage.store import GENESIS, Store
 
 DEFAULT_BATCH = 2000
+_LINK_ORDER = itemgetter("stream", "version")
 #: Attempts at a batch that lost to a concurrent writer; the last one excludes other writers.
 MAX_ATTEMPTS = 4
 #: An ingest that appends at least this many events refreshes the database's planner statistics,
@@ -125,7 +127,7 @@ class IngestReport:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accepted:
     """An event that was appended, with what it changed (handed to observers)."""
 
@@ -286,15 +288,17 @@ class Ledger:
         for prepared in prepared_batches:
             with _cyclic_gc_paused():
                 outcomes = self._ingest_isolated(prepared, import_history)
-            appended += sum(1 for o in outcomes if o.status == "accepted")
             if keep_outcomes:
+                appended += sum(1 for o in outcomes if o.status == "accepted")
                 report.outcomes.extend(outcomes)
             else:
+                tally = report.tally
                 for o in outcomes:
                     if o.status == "rejected":
                         report.outcomes.append(o)
                     else:
-                        report.tally[o.status] = report.tally.get(o.status, 0) + 1
+                        tally[o.status] = tally.get(o.status, 0) + 1
+                        appended += o.status == "accepted"
             if progress:
                 progress(len(prepared))
             if appended >= next_refresh:  # as the tables double, not only at the end
@@ -419,13 +423,14 @@ class Ledger:
                 "occurred_at": event.occurred_at, "recorded_at": recorded, "imported": import_history,
                 "body": body, "hash": digest, "schema_version": EVENT_VERSIONS[event.type],
             })
-            rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
+            if decision.lineage:
+                rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
             out.seq, out.hash = seq, digest
             accepted.append(Accepted(seq, event, decision, recorded, import_history, digest))
         world.set_heads(heads_now)
         for out, first in repeats:
             out.seq, out.hash = first.seq, first.hash
-        rows_links.sort(key=lambda r: (r["stream"], r["version"]))  # one lock order for every writer
+        rows_links.sort(key=_LINK_ORDER)  # one lock order for every writer
         batteries = [_battery_row(code, world) for code in sorted(world.dirty_batteries)]
         self.store.append(
             conn,
