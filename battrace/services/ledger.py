@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -453,7 +453,7 @@ class Ledger:
 Prepared = tuple[int | None, str | None, Event | tuple[str, str, dict[str, Any]], datetime | None]
 
 
-def prepare(batch: list[tuple[int | None, Any]], import_history: bool, now: datetime) -> list[Prepared]:
+def prepare(batch: Sequence[tuple[int | None, Any]], import_history: bool, now: datetime) -> list[Prepared]:
     """Decode and validate each item of a batch on its own (what needs no database): in this process,
     or in a worker process of :func:`_parse_ahead`."""
     out: list[Prepared] = []
