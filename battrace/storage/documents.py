@@ -45,13 +45,21 @@ def _plain(obj: Any) -> bool:
     """Whether every float in ``obj`` has the same text in msgspec and json."""
     kind = type(obj)
     if kind is dict:
-        return all(_plain_value(v) for v in obj.values())
+        return _plain_value(obj)
     getter = _NUMERIC.get(kind, _NUMERIC)
     if getter is _NUMERIC:
         getter = _NUMERIC[kind] = _numeric_getter(kind)
     if getter is None:
         return True
-    return all(_plain_value(v) for v in getter(obj))  # type: ignore[operator]
+    for v in getter(obj):  # type: ignore[operator]
+        if v is None:
+            continue
+        if type(v) is float:
+            if not (v == 0.0 or 1e-4 <= abs(v) < 1e16):
+                return False
+        elif not _plain_value(v):
+            return False
+    return True
 
 
 def _plain_value(v: Any) -> bool:
@@ -59,9 +67,15 @@ def _plain_value(v: Any) -> bool:
     if kind is float:
         return v == 0.0 or 1e-4 <= abs(v) < 1e16
     if kind is dict:
-        return all(_plain_value(x) for x in v.values())
-    if kind is list or kind is tuple:
-        return all(_plain_value(x) for x in v)
+        v = v.values()
+    elif kind is not list and kind is not tuple:
+        return True
+    for x in v:
+        if type(x) is float:
+            if not (x == 0.0 or 1e-4 <= abs(x) < 1e16):
+                return False
+        elif x is not None and type(x) is not str and not _plain_value(x):
+            return False
     return True
 
 
