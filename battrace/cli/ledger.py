@@ -58,7 +58,7 @@ def ingest_cmd(
         "batteries and vehicles they name, each battery's events in file order).")] = 1,
     parse_workers: Annotated[int, typer.Option(
         "--parse-workers", min=0, help="Processes that decode and validate JSON Lines ahead of the one "
-        "writer, which decides and writes in order (pays on an otherwise idle multi-core machine).")] = 0,
+        "writer, which decides and writes in order (pays when a core is free for them: PostgreSQL).")] = 0,
 ) -> None:
     """Ingest events in order; exit 1 when any was rejected."""
     if workers > 1:
