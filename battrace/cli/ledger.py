@@ -56,17 +56,23 @@ def ingest_cmd(
     workers: Annotated[int, typer.Option(
         "--workers", min=1, help="Writer processes (JSON Lines on PostgreSQL; events are split by the "
         "batteries and vehicles they name, each battery's events in file order).")] = 1,
+    parse_workers: Annotated[int, typer.Option(
+        "--parse-workers", min=0, help="Processes that decode and validate JSON Lines ahead of the one "
+        "writer, which decides and writes in order (pays when a core is free for them: PostgreSQL).")] = 0,
 ) -> None:
     """Ingest events in order; exit 1 when any was rejected."""
     if workers > 1:
         _ingest_sharded(ctx, file, fmt, workers, import_history, as_json)
         return
+    if parse_workers and fmt != "jsonl":
+        raise InvalidEvent(f"--parse-workers needs --format jsonl, got {fmt}", field="format")
     platform = open_platform(ctx)
-    items = _read_items(file, fmt)
+    items = _jsonl_lines(file) if parse_workers else _read_items(file, fmt)
     with file.open(encoding="utf-8", errors="replace") as handle:
         total = sum(1 for line in handle if line.strip()) if fmt == "jsonl" else 0
     with progress() as stage:
-        report = platform.ledger.ingest(items, import_history=import_history, progress=stage("ingest", total or None))
+        report = platform.ledger.ingest(items, import_history=import_history, progress=stage("ingest", total or None),
+                                        parse_workers=parse_workers)
     _print_ingest_report(report, as_json)
 
 
@@ -103,6 +109,17 @@ def _ingest_sharded(ctx: typer.Context, file: Path, fmt: str, workers: int, impo
         report = ingest_sharded(url, file, workers, import_history=import_history,
                                 progress=stage(f"ingest ({workers} writers)", total or None))
     _print_ingest_report(report, as_json, f" ({len(report.writers)} writer(s))")
+
+
+def _jsonl_lines(file: Path) -> Iterator[tuple[int | None, Any]]:
+    """``(line number, bytes)`` of each non-blank line, undecoded (the parse workers decode them, as
+    :func:`~battrace.interop.jsonl.decode_lines` would: a UTF-8 BOM on the first line is dropped)."""
+    with file.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if raw.strip():
+                yield number, raw
 
 
 def _read_items(file: Path, fmt: str) -> Iterator[tuple[int | None, Any]]:

@@ -15,16 +15,21 @@ the log can later be sharded by stream.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from hashlib import sha256
+from operator import itemgetter
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
 from battrace import clock
-from battrace.domain.events import EVENT_VERSIONS, Event, canonical_json, parse_event, parse_time, sha256_hex
+from battrace.domain.events import EVENT_VERSIONS, Event, parse_event, parse_time
 from battrace.domain.integrity import Decision, decide
 from battrace.domain.limits import FUTURE_TOLERANCE, check_moment
 from battrace.domain.orgs import Org
@@ -37,10 +42,13 @@ from battrace.errors import (
     UnprocessableEvent,
     WriteConflict,
 )
+from battrace.interop.jsonl import decode_line
 from battrace.services.counts import count_batch
+from battrace.storage.documents import document_json
 from battrace.storage.store import GENESIS, Store
 
 DEFAULT_BATCH = 2000
+_LINK_ORDER = itemgetter("stream", "version")
 #: Attempts at a batch that lost to a concurrent writer; the last one excludes other writers.
 MAX_ATTEMPTS = 4
 #: An ingest that appends at least this many events refreshes the database's planner statistics,
@@ -49,19 +57,20 @@ BULK_LOAD = 50_000
 
 
 def time_text(moment: datetime) -> str:
-    """The canonical UTC text of a platform timestamp (what the hash covers)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The canonical UTC text of a platform timestamp (what the hash covers):
+    ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (``isoformat``: the text ``strftime`` gave, at two thirds of its cost)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def event_hash(seq: int, recorded_at: datetime, imported: bool, body: str) -> str:
-    return sha256_hex(f"{seq}|{time_text(recorded_at)}|{int(imported)}|{body}")
+    return sha256(f"{seq}|{time_text(recorded_at)}|{int(imported)}|{body}".encode()).hexdigest()
 
 
 def link_hash(previous: str, event_digest: str) -> str:
-    return sha256_hex(previous + event_digest)
+    return sha256((previous + event_digest).encode()).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     line: int | None
     event_id: str | None
@@ -118,7 +127,7 @@ class IngestReport:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accepted:
     """An event that was appended, with what it changed (handed to observers)."""
 
@@ -235,10 +244,6 @@ class BatchWorld:
             self.dirty_techinfo.add(stream)
 
 
-def _json(obj: Any) -> str:
-    return canonical_json(obj)
-
-
 class Ledger:
     """The ingest service."""
 
@@ -264,28 +269,38 @@ class Ledger:
         import_history: bool = False,
         progress: Callable[[int], None] | None = None,
         keep_outcomes: bool = True,
+        parse_workers: int = 0,
     ) -> IngestReport:
-        """Ingest ``(line, raw_event)`` pairs in order; ``raw_event`` may also be a parse error.
+        """Ingest ``(line, raw_event)`` pairs in order; ``raw_event`` may also be a parse error, or the
+        undecoded bytes of a JSON Lines line (decoded, or refused, on that line).
 
         ``keep_outcomes=False`` keeps only the rejections and counts the rest, so that memory stays
         flat however long the stream (a file of millions of events).
+
+        ``parse_workers=N`` decodes and validates the batches in ``N`` worker processes, a few batches
+        ahead of this one, which decides and writes them in order (see :func:`_parse_ahead`).
         """
         report = IngestReport()
         next_refresh, appended = BULK_LOAD, 0
-        for batch in _batches(items, self.batch_size):
+        batches = _batches(items, self.batch_size)
+        prepared_batches = (_parse_ahead(batches, parse_workers, import_history, self.now) if parse_workers > 0
+                            else (prepare(batch, import_history, self.now()) for batch in batches))
+        for prepared in prepared_batches:
             with _cyclic_gc_paused():
-                outcomes = self._ingest_isolated(batch, import_history)
-            appended += sum(1 for o in outcomes if o.status == "accepted")
+                outcomes = self._ingest_isolated(prepared, import_history)
             if keep_outcomes:
+                appended += sum(1 for o in outcomes if o.status == "accepted")
                 report.outcomes.extend(outcomes)
             else:
+                tally = report.tally
                 for o in outcomes:
                     if o.status == "rejected":
                         report.outcomes.append(o)
                     else:
-                        report.tally[o.status] = report.tally.get(o.status, 0) + 1
+                        tally[o.status] = tally.get(o.status, 0) + 1
+                        appended += o.status == "accepted"
             if progress:
-                progress(len(batch))
+                progress(len(prepared))
             if appended >= next_refresh:  # as the tables double, not only at the end
                 self.store.refresh_statistics()
                 next_refresh *= 2
@@ -293,7 +308,7 @@ class Ledger:
             self.store.refresh_statistics()
         return report
 
-    def _ingest_isolated(self, batch: list[tuple[int | None, Any]], import_history: bool) -> list[Outcome]:
+    def _ingest_isolated(self, batch: list[Prepared], import_history: bool) -> list[Outcome]:
         """One batch, so that one event cannot sink its neighbours: when the batch's transaction
         fails (an observer or the database failing on some event), it is rolled back and retried in
         halves, down to the single event, which is then reported rejected on its line. A single
@@ -307,60 +322,26 @@ class Ledger:
                         + self._ingest_isolated(batch[half:], import_history))
             if isinstance(exc, StorageError):
                 raise
-            line, raw = batch[0]
-            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            line, event_id, _, _ = batch[0]
             err = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
-            return [Outcome(line, event_id if isinstance(event_id, str) else None, "rejected", err.code,
-                            err.message, context=err.context)]
+            return [Outcome(line, event_id, "rejected", err.code, err.message, context=err.context)]
 
-    def _parse(self, line: int | None, raw: Any, import_history: bool, now: datetime) -> tuple[Event, datetime]:
-        if isinstance(raw, BattraceError):
-            raise raw
-        event = parse_event(raw)
-        check_moment(event.occurred_at, "occurred_at", now=now, event_type=event.type,
-                     text=event.content["occurred_at"])
-        if import_history:
-            if "recorded_at" not in raw:
-                raise InvalidEvent(
-                    f"{event.type}: field 'recorded_at' is required with --import-history", field="recorded_at"
-                )
-            recorded = parse_time(raw["recorded_at"], "recorded_at", event.type)
-            check_moment(recorded, "recorded_at", now=now, event_type=event.type, text=raw["recorded_at"])
-            if recorded < event.occurred_at:
-                raise InvalidEvent(
-                    f"{event.type}: recorded_at {raw['recorded_at']} is before occurred_at", field="recorded_at"
-                )
-            if recorded > now + FUTURE_TOLERANCE:
-                raise InvalidEvent(f"{event.type}: recorded_at is in the future", field="recorded_at")
-        else:
-            recorded = now
-        if event.occurred_at > recorded + FUTURE_TOLERANCE:
-            raise InvalidEvent(
-                f"{event.type}: occurred_at {event.content['occurred_at']} lies after the time it was recorded",
-                field="occurred_at",
-            )
-        return event, recorded
-
-    def _ingest_batch(self, batch: list[tuple[int | None, Any]], import_history: bool) -> list[Outcome]:
-        now = self.now()
+    def _ingest_batch(self, batch: list[Prepared], import_history: bool) -> list[Outcome]:
         outcomes: list[Outcome] = []
         parsed: list[tuple[int, Event, datetime]] = []
-        for line, raw in batch:
-            event_id = raw.get("event_id") if isinstance(raw, dict) else None
-            try:
-                event, recorded = self._parse(line, raw, import_history, now)
-            except Exception as exc:  # a refusal, or a failure on this event alone: reported on its line
-                refusal = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
-                outcomes.append(Outcome(line, event_id if isinstance(event_id, str) else None, "rejected",
-                                        refusal.code, refusal.message, context=refusal.context))
+        for line, event_id, event, recorded in batch:
+            if type(event) is tuple:  # refused while parsing: (code, message, context)
+                outcomes.append(Outcome(line, event_id, "rejected", event[0], event[1], context=event[2]))
                 continue
+            assert isinstance(event, Event) and recorded is not None
             parsed.append((len(outcomes), event, recorded))
-            outcomes.append(Outcome(line, event.event_id, "pending"))
+            outcomes.append(Outcome(line, event_id, "pending"))
         if not parsed:
             return outcomes
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            for index, event, _ in parsed:  # a lost attempt's decisions are forgotten
-                outcomes[index] = Outcome(outcomes[index].line, event.event_id, "pending")
+            if attempt > 1:  # a lost attempt's decisions are forgotten
+                for index, event, _ in parsed:
+                    outcomes[index] = Outcome(outcomes[index].line, event.event_id, "pending")
             try:
                 with self.store.ledger_writer(exclusive=attempt == MAX_ATTEMPTS) as conn:
                     self._decide_and_append(conn, parsed, outcomes, import_history)
@@ -442,13 +423,14 @@ class Ledger:
                 "occurred_at": event.occurred_at, "recorded_at": recorded, "imported": import_history,
                 "body": body, "hash": digest, "schema_version": EVENT_VERSIONS[event.type],
             })
-            rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
+            if decision.lineage:
+                rows_lineage.extend({"product": p, "source": s, "seq": seq} for p, s in decision.lineage)
             out.seq, out.hash = seq, digest
             accepted.append(Accepted(seq, event, decision, recorded, import_history, digest))
         world.set_heads(heads_now)
         for out, first in repeats:
             out.seq, out.hash = first.seq, first.hash
-        rows_links.sort(key=lambda r: (r["stream"], r["version"]))  # one lock order for every writer
+        rows_links.sort(key=_LINK_ORDER)  # one lock order for every writer
         batteries = [_battery_row(code, world) for code in sorted(world.dirty_batteries)]
         self.store.append(
             conn,
@@ -465,6 +447,60 @@ class Ledger:
         count_batch(conn, accepted, world)  # the regulators' aggregates, in the same transaction
 
 
+#: One item of a batch once parsed: ``(line, event_id, event, recorded_at)``, or for an item refused
+#: on its own ``(line, event_id, (code, message, context), None)`` (plain values: a worker process
+#: sends them back through a pipe).
+Prepared = tuple[int | None, str | None, Event | tuple[str, str, dict[str, Any]], datetime | None]
+
+
+def prepare(batch: Sequence[tuple[int | None, Any]], import_history: bool, now: datetime) -> list[Prepared]:
+    """Decode and validate each item of a batch on its own (what needs no database): in this process,
+    or in a worker process of :func:`_parse_ahead`."""
+    out: list[Prepared] = []
+    for line, raw in batch:
+        if type(raw) is bytes:
+            raw = decode_line(line or 0, raw)
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        try:
+            event, recorded = _parse(raw, import_history, now)
+        except Exception as exc:  # a refusal, or a failure on this event alone: reported on its line
+            refusal = exc if isinstance(exc, BattraceError) else _unprocessable(exc)
+            out.append((line, event_id if isinstance(event_id, str) else None,
+                        (refusal.code, refusal.message, refusal.context), None))
+            continue
+        out.append((line, event.event_id, event, recorded))
+    return out
+
+
+def _parse(raw: Any, import_history: bool, now: datetime) -> tuple[Event, datetime]:
+    if isinstance(raw, BattraceError):
+        raise raw
+    event = parse_event(raw)
+    check_moment(event.occurred_at, "occurred_at", now=now, event_type=event.type,
+                 text=event.content["occurred_at"])
+    if import_history:
+        if "recorded_at" not in raw:
+            raise InvalidEvent(
+                f"{event.type}: field 'recorded_at' is required with --import-history", field="recorded_at"
+            )
+        recorded = parse_time(raw["recorded_at"], "recorded_at", event.type)
+        check_moment(recorded, "recorded_at", now=now, event_type=event.type, text=raw["recorded_at"])
+        if recorded < event.occurred_at:
+            raise InvalidEvent(
+                f"{event.type}: recorded_at {raw['recorded_at']} is before occurred_at", field="recorded_at"
+            )
+        if recorded > now + FUTURE_TOLERANCE:
+            raise InvalidEvent(f"{event.type}: recorded_at is in the future", field="recorded_at")
+    else:
+        recorded = now
+    if event.occurred_at > recorded + FUTURE_TOLERANCE:
+        raise InvalidEvent(
+            f"{event.type}: occurred_at {event.content['occurred_at']} lies after the time it was recorded",
+            field="occurred_at",
+        )
+    return event, recorded
+
+
 def _unprocessable(exc: BaseException) -> BattraceError:
     """A failure on one event as its rejection (the type and message, never a traceback)."""
     return UnprocessableEvent(f"the platform could not process this event ({type(exc).__name__}: {exc})"[:300],
@@ -478,7 +514,7 @@ def _battery_row(code: str, world: BatchWorld) -> dict[str, Any]:
     return {
         "code": code, "level": s.level, "chemistry": s.chemistry, "maker": s.maker, "model": s.model,
         "state": s.state, "custodian": s.custodian, "vin": s.vin, "parent": s.parent, "remade": s.remade,
-        "waste": s.waste, "version": version, "head": head, "last_seq": world.last_seq[code], "doc": _json(s.as_dict()),
+        "waste": s.waste, "version": version, "head": head, "last_seq": world.last_seq[code], "doc": document_json(s),
     }
 
 
@@ -487,7 +523,7 @@ def _vehicle_row(vin: str, world: BatchWorld) -> dict[str, Any]:
     assert entry is not None
     v, version, head = entry
     return {"vin": vin, "maker": v.maker, "state": v.state, "swap_model": v.swap_model, "version": version,
-            "head": head, "last_seq": world.last_seq[f"vin:{vin}"], "doc": _json(v.as_dict())}
+            "head": head, "last_seq": world.last_seq[f"vin:{vin}"], "doc": document_json(v)}
 
 
 def _techinfo_row(stream: str, world: BatchWorld) -> dict[str, Any]:
@@ -495,7 +531,7 @@ def _techinfo_row(stream: str, world: BatchWorld) -> dict[str, Any]:
     assert entry is not None
     doc, version, head = entry
     return {"stream": stream, "maker": doc.get("maker", ""), "model": doc.get("model", ""), "version": version,
-            "head": head, "last_seq": world.last_seq[stream], "doc": _json(doc)}
+            "head": head, "last_seq": world.last_seq[stream], "doc": document_json(doc)}
 
 
 @contextmanager
@@ -515,6 +551,33 @@ def _cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _parse_ahead(batches: Iterator[list[tuple[int | None, Any]]], workers: int, import_history: bool,
+                 now: Callable[[], datetime]) -> Iterator[list[Prepared]]:
+    """The batches run through :func:`prepare` in ``workers`` processes, in order, at most ``2 × workers + 1``
+    batches ahead of the caller (memory stays flat).
+
+    Each batch is sent with ``now`` as read when it is sent (a few batches before it is decided;
+    only the "not in the future" checks and, outside ``import_history``, ``recorded_at`` use it,
+    and it still increases from batch to batch). The workers run the pure validation only: the
+    events come back as values, and every decision against the database is taken here, in order.
+    Items are best given as undecoded JSON Lines bytes: a line pickles for the pipe at a tenth of
+    the cost of its decoded object.
+    """
+    ctx = multiprocessing.get_context("spawn")  # no copy of this process's connections in the workers
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        ahead: deque[Future[list[Prepared]]] = deque()
+        try:
+            for batch in batches:
+                ahead.append(pool.submit(prepare, batch, import_history, now()))
+                if len(ahead) > 2 * workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+        finally:
+            for future in ahead:
+                future.cancel()
 
 
 def _batches(items: Iterable[tuple[int | None, Any]], size: int) -> Iterator[list[tuple[int | None, Any]]]:

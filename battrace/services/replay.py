@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from battrace.domain.events import Event, canonical_json
+from battrace.domain.events import Event
 from battrace.domain.integrity import techinfo_document
 from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
 from battrace.domain.state import BatteryState, VehicleState
 from battrace.domain.upcasting import stored_event
 from battrace.errors import BattraceError
 from battrace.services.ledger import link_hash
+from battrace.storage.documents import document_json
 from battrace.storage.store import GENESIS
 
 #: Read-model columns the fold decides, per table (besides the key, version, head, last_seq and doc).
@@ -117,11 +118,11 @@ def expected_row(table: str, fold: StreamFold) -> dict[str, Any]:
     row: dict[str, Any] = {"version": fold.version, "head": fold.head, "last_seq": fold.last_seq}
     state = fold.state
     if table == "batteries" and isinstance(state, BatteryState):
-        row.update({c: getattr(state, c) for c in BATTERY_COLUMNS}, doc=canonical_json(state.as_dict()))
+        row.update({c: getattr(state, c) for c in BATTERY_COLUMNS}, doc=document_json(state))
     elif table == "vehicles" and isinstance(state, VehicleState):
-        row.update({c: getattr(state, c) for c in VEHICLE_COLUMNS}, doc=canonical_json(state.as_dict()))
+        row.update({c: getattr(state, c) for c in VEHICLE_COLUMNS}, doc=document_json(state))
     elif table == "techinfo" and isinstance(state, dict):
-        row.update(maker=state.get("maker", ""), model=state.get("model", ""), doc=canonical_json(state))
+        row.update(maker=state.get("maker", ""), model=state.get("model", ""), doc=document_json(state))
     return row
 
 

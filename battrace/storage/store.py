@@ -27,6 +27,7 @@ from battrace.domain.orgs import Org, parse_org
 from battrace.domain.state import BatteryState, VehicleState
 from battrace.errors import StorageError, WriteConflict
 from battrace.storage import schema
+from battrace.storage.documents import document_loads
 from battrace.storage.migrate import upgrade
 
 _LOCK_KEY = 0x62617474  # "batt": the advisory lock that serialises writers on PostgreSQL
@@ -35,6 +36,11 @@ _LOCK_KEY = 0x62617474  # "batt": the advisory lock that serialises writers on P
 _CONFLICTS = {"23505", "40P01", "40001"}
 GENESIS = "0" * 64
 _SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # the text UTCTime stores on SQLite
+
+
+def sqlite_time(moment: datetime) -> str:
+    """The text of :data:`_SQLITE_TIME` (through ``isoformat``: the same text at two thirds of the cost)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _dumps(obj: Any) -> str:
@@ -179,7 +185,7 @@ class Store:
                 row = list(row)
                 for i in times:
                     if row[i] is not None:
-                        row[i] = row[i].astimezone(UTC).strftime(_SQLITE_TIME)
+                        row[i] = sqlite_time(row[i])
                 params[k] = tuple(row)
         if not key and self.dialect == "postgresql":
             self._copy(conn, table, params)
@@ -355,7 +361,7 @@ class Store:
         for chunk in _chunks(list(codes), 500):  # driver SQL: the ingest hot path (no expanding-IN rendering)
             sql, params = self._lookup("batteries", "code", "code, doc, version, head", chunk)
             for code, doc, version, head in conn.exec_driver_sql(sql, params):
-                out[code] = (BatteryState.from_dict(json.loads(doc)), version, head)
+                out[code] = (BatteryState.from_dict(document_loads(doc)), version, head)
         return out
 
     def get_battery_line(self, conn: Connection, code: str) -> tuple[tuple[BatteryState, int, str] | None,
@@ -377,7 +383,7 @@ class Store:
         for chunk in _chunks(list(vins), 500):  # driver SQL, as for batteries (read for every component too)
             sql, params = self._lookup("vehicles", "vin", "vin, doc, version, head", chunk)
             for vin, doc, version, head in conn.exec_driver_sql(sql, params):
-                out[vin] = (VehicleState.from_dict(json.loads(doc)), version, head)
+                out[vin] = (VehicleState.from_dict(document_loads(doc)), version, head)
         return out
 
     def get_techinfo(self, conn: Connection, streams: Iterable[str]) -> dict[str, tuple[dict[str, Any], int, str]]:
@@ -385,7 +391,7 @@ class Store:
         for chunk in _chunks(list(streams), 500):
             sql, params = self._lookup("techinfo", "stream", "stream, doc, version, head", chunk)
             for stream, doc, version, head in conn.exec_driver_sql(sql, params):
-                out[stream] = (json.loads(doc), version, head)
+                out[stream] = (document_loads(doc), version, head)
         return out
 
     def children_of(self, conn: Connection, code: str) -> list[str]:

@@ -86,3 +86,22 @@ def test_code_parse_json_and_exit_status(tmp_path: Path) -> None:
     new = run(tmp_path / "b.db", "code", "new", "--maker", "07H", "--level", "P", "--type", "E", "--spec", "01",
               "--trace", "0000000", "--date", "2026-05-06", "--serial", "1")
     assert new.stdout.strip() == "07HPE010000000G560000001"
+
+
+def test_parse_workers_ingest_the_same_file_the_same_way(tmp_path: Path) -> None:
+    orgs = tmp_path / "orgs.json"
+    orgs.write_text(json.dumps(s.orgs(), ensure_ascii=False), encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    lines = [json.dumps(e, ensure_ascii=False) for e in s.story()]
+    events.write_bytes(b"\xef\xbb\xbf" + "\n".join([*lines[:3], "", "{not json", *lines[3:]]).encode() + b"\n")
+    reports = []
+    for name, extra in (("plain", ()), ("ahead", ("--parse-workers", "1"))):
+        db = tmp_path / f"{name}.db"
+        assert run(db, "orgs", "import", str(orgs)).returncode == 0
+        result = run(db, "ingest", str(events), "--json", *extra)
+        reports.append(json.loads(result.stdout))
+        assert result.returncode == 1
+    assert reports[0] == reports[1]
+    assert reports[0]["accepted"] == len(lines) and reports[0]["rejections"][0]["line"] == 5
+    refused = run(tmp_path / "c.db", "ingest", str(events), "--format", "csv", "--parse-workers", "1")
+    assert refused.returncode != 0 and "--parse-workers needs --format jsonl" in refused.stderr
