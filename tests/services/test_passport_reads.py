@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
