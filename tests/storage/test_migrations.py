@@ -58,7 +58,8 @@ def test_0006_partitions_postgresql_tables_keeping_their_rows_and_downgrades(pg_
     run(command.upgrade, "0006")
     with engine.begin() as conn:
         kinds = dict(conn.execute(text("SELECT relname, relkind FROM pg_class WHERE relname IN "
-                                       "('event_links', 'batteries', 'lineage', 'events')")).all())
+                                       "('event_links', 'batteries', 'lineage', 'events') "
+                                       "AND relnamespace = current_schema()::regnamespace")).all())
         assert kinds == {"event_links": "p", "batteries": "p", "lineage": "p", "events": "r"}
         assert conn.execute(text("SELECT stream, seq FROM event_links ORDER BY stream")).all() == [("B1", 7), ("B2", 9)]
         assert conn.execute(text("SELECT nextval('events_seq')")).scalar_one() == 10
@@ -66,6 +67,7 @@ def test_0006_partitions_postgresql_tables_keeping_their_rows_and_downgrades(pg_
         conn.execute(text("DELETE FROM event_links_p00"))
     run(command.downgrade, "0005")
     with engine.begin() as conn:
-        assert conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'event_links'")).scalar_one() == "r"
+        assert conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'event_links' "
+                                 "AND relnamespace = current_schema()::regnamespace")).scalar_one() == "r"
         assert conn.execute(text("SELECT count(*) FROM event_links")).scalar_one() == 2
     engine.dispose()
