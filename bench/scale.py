@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/scale.py [EVENTS] [--pg URL] [--lookups N] [--chunk N] [--keep] [--json]
+    python bench/scale.py [EVENTS] [--pg URL] [--lookups N] [--chunk N] [--keep] [--schema NAME] [--json]
 
 ``EVENTS`` (default 1,000,000; the goal is stated at 10^7) events are written straight into a fresh
 schema with ``COPY``: one pack battery per five events (produced, then tested four times), with real
@@ -41,7 +41,8 @@ def log(message: str) -> None:
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.50) * 1000, 3), "p99_ms": round(pick(0.99) * 1000, 3),
+    return {"p50_ms": round(pick(0.50) * 1000, 3), "p95_ms": round(pick(0.95) * 1000, 3),
+            "p99_ms": round(pick(0.99) * 1000, 3),
             "mean_ms": round(statistics.fmean(ordered) * 1000, 3), "n": len(ordered)}
 
 
@@ -149,44 +150,119 @@ def load(url: str, events: int, chunk: int) -> dict[str, Any]:
 
 
 def reads(url: str, sample: list[str], lookups: int) -> dict[str, Any]:
+    """Each read ``lookups`` times on random batteries: wall time percentiles, the client process's
+    CPU time per read (what a loaded machine stretches), the round trips per read (statements,
+    BEGIN/COMMIT and the pool's ping, counted on the client), and the database's own execution time
+    of those statements (``EXPLAIN ANALYZE`` of what the first 200 reads sent). A first pass reads
+    each picked battery's passport once and is reported apart (``passport_first_read``: pages not
+    yet in PostgreSQL's buffers); the timed runs then read the same batteries again."""
     from battrace.domain.access import public_view
     from battrace.services.passport import get_history, get_passport
     from battrace.storage.store import Store
 
     store = Store(url)
+    tracer = Tracer(store)
     rng = random.Random(2)
     picks = [rng.choice(sample) for _ in range(lookups)]
     out: dict[str, Any] = {}
+    first = []  # the first read of each battery (pages not yet in PostgreSQL's buffers or the OS cache)
+    for code in picks:
+        t = time.perf_counter()
+        get_passport(store, code)
+        first.append(time.perf_counter() - t)
+    out["passport_first_read"] = {**percentiles(first), "load": round(os.getloadavg()[0], 2)}
     for label, fn in (("passport", lambda c: get_passport(store, c)), ("history", lambda c: get_history(store, c)),
                       ("public_check", lambda c: public_view(get_passport(store, c)))):
         for code in picks[:20]:
             fn(code)
         samples = []
+        cpu = time.process_time()
         for code in picks:
             t = time.perf_counter()
             fn(code)
             samples.append(time.perf_counter() - t)
-        out[label] = {**percentiles(samples), "load": round(os.getloadavg()[0], 2)}
-    out["server_history"] = server_time(store, picks[:300])
+        cpu = time.process_time() - cpu
+        per_read = []
+        tracer.start()
+        for code in picks[:200]:
+            tracer.statements = []
+            fn(code)
+            per_read.append(tracer.statements)
+        trips = tracer.stop()
+        out[label] = {**percentiles(samples), "client_cpu_ms": round(cpu / len(picks) * 1000, 3),
+                      "round_trips": round(trips / 200, 2),
+                      "statements": round(sum(map(len, per_read)) / 200, 2),
+                      "server": server_time(store, per_read), "load": round(os.getloadavg()[0], 2)}
     store.close()
     return out
 
 
-def server_time(store: Any, picks: list[str]) -> dict[str, Any]:
-    """The database's own time for a history read (links joined to events, what the passport and
-    the history run), from ``EXPLAIN ANALYZE``: what a loaded client machine cannot blur."""
-    from sqlalchemy import text
+class Tracer:
+    """Counts what a read sends to PostgreSQL: each statement (kept, to be explained), each BEGIN and
+    COMMIT/ROLLBACK psycopg sends on its own, and the pool's ping at each checkout (``pool_pre_ping``)."""
 
-    samples = []
+    def __init__(self, store: Any) -> None:
+        from sqlalchemy import event
+
+        self.on = False
+        self.statements: list[tuple[str, Any]] = []
+        self.trips = 0
+        engine = store.engine
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _stmt(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            if self.on:
+                self.trips += 1
+                self.statements.append((statement, parameters))
+                if not conn.connection.dbapi_connection.autocommit and \
+                        conn.connection.dbapi_connection.info.transaction_status == 0:  # idle: BEGIN first
+                    self.trips += 1
+
+        @event.listens_for(engine, "commit")
+        def _commit(conn: Any) -> None:
+            if self.on and conn.connection.dbapi_connection.info.transaction_status != 0:
+                self.trips += 1
+
+        @event.listens_for(engine, "rollback")
+        def _rollback(conn: Any) -> None:
+            if self.on and conn.connection.dbapi_connection.info.transaction_status != 0:
+                self.trips += 1
+
+        @event.listens_for(engine.pool, "checkout")
+        def _checkout(*_: Any) -> None:
+            if self.on and engine.pool._pre_ping:
+                self.trips += 1
+
+    def start(self) -> None:
+        self.statements, self.trips, self.on = [], 0, True
+
+    def stop(self) -> int:
+        self.on = False
+        return self.trips
+
+
+def server_time(store: Any, per_read: list[list[tuple[str, Any]]]) -> dict[str, Any]:
+    """The database's own time per read for the statements each read sent, from ``EXPLAIN ANALYZE``
+    (execution plus planning): what a loaded client machine cannot blur."""
+    samples: list[float] = []
+    planning: list[float] = []
     with store.reader() as conn:
-        for code in picks:
-            plan = conn.execute(text(
-                "EXPLAIN (ANALYZE, FORMAT JSON) SELECT l.version, l.hash, e.seq, e.recorded_at, e.imported, e.body, "
-                "e.hash FROM event_links l JOIN events e ON e.seq = l.seq WHERE l.stream = :code ORDER BY l.version"),
-                {"code": code}).scalar_one()
-            doc = plan if isinstance(plan, list) else json.loads(plan)
-            samples.append(doc[0]["Execution Time"] / 1000)
-    return {**percentiles(samples), "load": round(os.getloadavg()[0], 2)}
+        raw = conn.connection.driver_connection
+        for statements in per_read:
+            total = plan_ms = 0.0
+            for statement, parameters in statements:
+                if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+                    continue
+                with raw.cursor() as cur:
+                    cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters or None)
+                    plan = cur.fetchone()[0]
+                doc = plan if isinstance(plan, list) else json.loads(plan)
+                total += doc[0]["Execution Time"]
+                plan_ms += doc[0].get("Planning Time", 0)
+            samples.append(total / 1000)
+            planning.append(plan_ms / 1000)
+    return {**percentiles(samples), "planning_p50_ms": percentiles(planning)["p50_ms"],
+            "load": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str]) -> None:
@@ -196,6 +272,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--chunk", type=int, default=20_000, help="batteries per COPY transaction")
     parser.add_argument("--keep", action="store_true", help="keep the schema (its name is printed)")
+    parser.add_argument("--schema", help="measure the reads again on a schema kept by an earlier --keep run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     pg = args.pg or os.environ.get("BATTRACE_TEST_DATABASE_URL")
@@ -203,37 +280,56 @@ def main(argv: list[str]) -> None:
         parser.error("give --pg URL or set BATTRACE_TEST_DATABASE_URL")
     from sqlalchemy import create_engine
 
-    schema = f"scale_{uuid.uuid4().hex[:10]}"
+    schema = args.schema or f"scale_{uuid.uuid4().hex[:10]}"
     engine = create_engine(pg)
-    with engine.begin() as c:
-        c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    if not args.schema:
+        with engine.begin() as c:
+            c.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
     result: dict[str, Any] = {"nproc": os.cpu_count(), "load_at_start": os.getloadavg()[0], "schema": schema}
     try:
-        log(f"loading {args.events:,} events into {schema}")
-        loaded = load(url, args.events, args.chunk)
-        sample = loaded.pop("codes_sample")
-        result.update(loaded)
+        if args.schema:  # the same codes as the load drew its sample from
+            with engine.begin() as c:
+                batteries = int(c.exec_driver_sql(f'SELECT count(*) FROM "{schema}".batteries').scalar_one())
+                events = int(c.exec_driver_sql(f'SELECT count(*) FROM "{schema}".events').scalar_one())
+            all_codes = codes(batteries)
+            sample = random.Random(1).sample(all_codes, min(len(all_codes), 5000))
+            result.update(events=events, batteries=batteries)
+        else:
+            log(f"loading {args.events:,} events into {schema}")
+            loaded = load(url, args.events, args.chunk)
+            sample = loaded.pop("codes_sample")
+            result.update(loaded)
         log("reading")
         result["reads"] = reads(url, sample, args.lookups)
     finally:
-        if not args.keep:
+        if not args.keep and not args.schema:
             with engine.begin() as c:
                 c.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         engine.dispose()
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{result['events']:,} events, {result['batteries']:,} batteries, loaded in {result['load_seconds']} s "
-          f"({result['rows_per_s']:,} events/s with their links and read models; VACUUM ANALYZE "
-          f"{result['vacuum_analyze_seconds']} s); sizes {result['sizes']}; {result['nproc']} CPU")
-    server = result["reads"].pop("server_history")
-    print(f"  history, database time only (EXPLAIN ANALYZE): p50 {server['p50_ms']:.3f} ms  "
-          f"p99 {server['p99_ms']:.3f} ms")
+    if "load_seconds" in result:
+        print(f"{result['events']:,} events, {result['batteries']:,} batteries, loaded in {result['load_seconds']} s "
+              f"({result['rows_per_s']:,} events/s with their links and read models; VACUUM ANALYZE "
+              f"{result['vacuum_analyze_seconds']} s); sizes {result['sizes']}; {result['nproc']} CPU")
+    else:
+        print(f"{result['events']:,} events, {result['batteries']:,} batteries (schema {schema}, loaded before); "
+              f"{result['nproc']} CPU")
     for label, r in result["reads"].items():
         verdict = "met" if r["p99_ms"] <= GOAL_P99_MS else "not met"
-        print(f"  {label:<13} p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  (n={r['n']}, load {r['load']}; "
-              f"goal p99 <= {GOAL_P99_MS} ms: {verdict})")
+        if "server" not in r:
+            print(f"  {label:<13} p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+                  f"(n={r['n']}, load {r['load']}; each battery's first read)")
+            continue
+        server = r["server"]
+        print(f"  {label:<13} p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+              f"(n={r['n']}, load {r['load']}; goal p99 <= {GOAL_P99_MS} ms: {verdict})")
+        print(f"  {'':<13} client CPU {r['client_cpu_ms']:.2f} ms/read, {r['round_trips']:g} round trips "
+              f"({r['statements']:g} statements); database time (EXPLAIN ANALYZE): execution "
+              f"p50 {server['p50_ms']:.3f} ms  p99 {server['p99_ms']:.3f} ms, planning p50 "
+              f"{server['planning_p50_ms']:.3f} ms (skipped when psycopg has prepared the statement)")
 
 
 if __name__ == "__main__":

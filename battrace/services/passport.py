@@ -19,10 +19,10 @@ from battrace.domain.lifecycle import evolve_battery, evolve_vehicle
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState, VehicleState
 from battrace.domain.upcasting import stored_event
-from battrace.domain.wholelife import chain, effective, is_retired
+from battrace.domain.wholelife import Inherited, chain, effective, is_retired
 from battrace.errors import UnknownBattery, UnknownVehicle, ValidationError
 from battrace.services.compliance import battery_findings
-from battrace.storage import lineage
+from battrace.storage import lineage, passport_reads
 from battrace.storage.store import Store
 
 
@@ -35,7 +35,8 @@ def _org_ref(orgs: dict[str, Org], credit: str | None) -> dict[str, Any] | None:
 
 def history_entry(row: dict[str, Any]) -> dict[str, Any]:
     """A stored event as shown to readers: the reported content plus platform fields."""
-    event = json.loads(row["body"])
+    body = row["body"]  # text, or already parsed by a one-statement read (battrace.storage.passport_reads)
+    event = body if isinstance(body, dict) else json.loads(body)
     recorded: datetime = row["recorded_at"]
     event.update(
         seq=row["seq"],
@@ -81,8 +82,12 @@ def _children_after(children: list[str], event: Event, code: str) -> list[str]:
 
 def get_history(store: Store, code: str, *, until: datetime | None = None) -> list[dict[str, Any]]:
     parse_code(code)
-    with store.reader() as conn:
-        rows = store.stream_events(conn, code, until=until)
+    if until is None and store.dialect in passport_reads.DIALECTS:  # one statement, no transaction
+        with store.reader(single_statement=True) as conn:
+            rows = passport_reads.history_rows(conn, code)
+    else:
+        with store.reader() as conn:
+            rows = store.stream_events(conn, code, until=until)
     if not rows and until is None:
         raise UnknownBattery(f"unknown battery {code}", battery=code)
     return [history_entry(r) for r in rows]
@@ -120,6 +125,12 @@ def get_passport(
     parsed = parse_code(code)
     if by not in AS_OF_BASES:
         raise ValidationError(f"by must be one of {', '.join(AS_OF_BASES)}, got {by!r}", field="by")
+    if at is None and store.dialect in passport_reads.DIALECTS:  # one statement, no transaction
+        with store.reader(single_statement=True) as conn:
+            found = passport_reads.current_passport(conn, code)
+            if found is None:
+                raise UnknownBattery(f"unknown battery {code}", battery=code)
+            return _current(store, conn, code, parsed.as_dict(), found)
     with store.reader() as conn:
         orgs = store.load_orgs(conn)
         rows = store.stream_events(conn, code, until=at, by=by)
@@ -139,14 +150,45 @@ def get_passport(
         state, inherited = effective(own, line if at is None else _ancestors(store, conn, own, at, by))
         sources, products = _lineage(store, conn, code, at, rows)
         vehicle = _vehicle_summary(store, conn, state.vin, at, by) if state.vin else None
-    history = [history_entry(r) for r in rows]
     # a component's findings include its pack's (they concern it too)
     findings = battery_findings(store, code, also=(inherited.root,) if inherited is not None else ())
     if at is not None:
         findings = _open_at(findings, at)
+    return _document(code, parsed.as_dict(), orgs, own, state, inherited, vehicle, children, sources, products,
+                     findings, rows, at, by)
+
+
+def _current(store: Store, conn: Connection, code: str, parsed: dict[str, Any],
+             found: passport_reads.PassportRows) -> dict[str, Any]:
+    """The current passport from the parts one statement returned (PostgreSQL); the same document as
+    the separate reads give (tests/services/test_passport_reads.py compares them)."""
+    orgs = store.load_orgs(conn, found.orgs_stamp)
+    own = BatteryState.from_dict(json.loads(found.doc))
+    line = [BatteryState.from_dict(json.loads(doc)) for doc in found.ancestor_docs]
+    state, inherited = effective(own, line)
+    vehicle = None
+    if state.vin and state.vin == found.vin:  # the vin the statement looked the vehicle up by
+        vehicle = _vehicle_dict(VehicleState.from_dict(json.loads(found.vehicle_doc)) if found.vehicle_doc else None)
+    elif state.vin:  # the documents disagree with the columns the statement followed: read it as before
+        vehicle = _vehicle_summary(store, conn, state.vin)
+    if inherited is None:
+        findings = [f for mine, f in found.findings if mine]
+    elif inherited.root == found.root:
+        findings = [f for _, f in found.findings]
+    else:  # the documents disagree with the columns the statement followed: read them as before
+        findings = battery_findings(store, code, also=(inherited.root,))
+    return _document(code, parsed, orgs, own, state, inherited, vehicle, found.children, found.sources,
+                     found.products, findings, found.events, None, "recorded")
+
+
+def _document(code: str, parsed: dict[str, Any], orgs: dict[str, Org], own: BatteryState, state: BatteryState,
+              inherited: Inherited | None, vehicle: dict[str, Any] | None, children: list[str],
+              sources: list[str], products: list[str], findings: list[dict[str, Any]],
+              rows: list[dict[str, Any]], at: datetime | None, by: str) -> dict[str, Any]:
+    history = [history_entry(r) for r in rows]
     return {
         "code": code,
-        "parsed": parsed.as_dict(),
+        "parsed": parsed,
         "level": state.level,
         "chemistry": state.chemistry,
         "remade": state.remade,
@@ -216,6 +258,10 @@ def _vehicle_summary(
         v = entry[0] if entry else None
     else:  # the vehicle as it was then
         v = _fold_vehicle(store.stream_events(conn, f"vin:{vin}", until=at, by=by))
+    return _vehicle_dict(v)
+
+
+def _vehicle_dict(v: VehicleState | None) -> dict[str, Any] | None:
     if v is None:
         return None
     return {"vin": v.vin, "vehicle_model": v.vehicle_model, "maker": v.maker, "state": v.state,
