@@ -33,7 +33,7 @@ InstallationKey = tuple[str, str, str]  # vehicle's region ('' = none), org ('' 
 
 
 def _add(conn: Connection, table: Table, key: tuple[str, ...], values: tuple[str, ...],
-         deltas: Mapping[tuple[str, ...], tuple[int, ...]]) -> None:
+         deltas: Mapping[Any, tuple[int, ...]]) -> None:
     slot = _slot(conn, SLOTS)
     rows = [(*k, slot, *v) for k, v in sorted(deltas.items()) if any(v)]
     if not rows:
@@ -104,15 +104,19 @@ def _recount_sql(dialect: str) -> dict[str, str]:
         to = "(e.body::jsonb ->> 'to')"
         items = "jsonb_array_elements_text(e.body::jsonb -> 'batteries') AS item(value)"
         waste = "(b.waste AND ((b.doc::jsonb ->> 'waste_since')::timestamptz <= e.occurred_at))"
-        vin, region = "(e.body::jsonb ->> 'vin')", "coalesce(v.doc::jsonb ->> 'region', e.body::jsonb ->> 'region')"
-        year, packs = "substr(e.body::jsonb ->> 'occurred_at', 1, 4)", "jsonb_array_length(e.body::jsonb -> 'batteries')"
+        vin = "(e.body::jsonb ->> 'vin')"
+        region = "coalesce(v.doc::jsonb ->> 'region', e.body::jsonb ->> 'region')"
+        year = "substr(e.body::jsonb ->> 'occurred_at', 1, 4)"
+        packs = "jsonb_array_length(e.body::jsonb -> 'batteries')"
         item = "item.value"
     else:
         to = "json_extract(e.body, '$.to')"
         items = "json_each(e.body, '$.batteries') AS item"
         waste = ("(b.waste AND julianday(json_extract(b.doc, '$.waste_since')) <= julianday(e.occurred_at))")
-        vin, region = "json_extract(e.body, '$.vin')", "coalesce(json_extract(v.doc, '$.region'), json_extract(e.body, '$.region'))"
-        year, packs = "substr(json_extract(e.body, '$.occurred_at'), 1, 4)", "json_array_length(e.body, '$.batteries')"
+        vin = "json_extract(e.body, '$.vin')"
+        region = "coalesce(json_extract(v.doc, '$.region'), json_extract(e.body, '$.region'))"
+        year = "substr(json_extract(e.body, '$.occurred_at'), 1, 4)"
+        packs = "json_array_length(e.body, '$.batteries')"
         item = "item.value"
     return {
         "reporter_counts": "SELECT e.reporter AS c0, count(*) AS c1 FROM events e GROUP BY e.reporter",
@@ -124,8 +128,10 @@ def _recount_sql(dialect: str) -> dict[str, str]:
             f"WHERE e.type = '{HAND_OVER}' GROUP BY e.reporter, coalesce({to}, '')"
         ),
         "installation_counts": (
-            f"SELECT coalesce({region}, '') AS c0, CASE WHEN {region} IS NULL THEN e.reporter ELSE '' END AS c1, "
-            f"{year} AS c2, sum({packs}) AS c3 FROM events e LEFT JOIN vehicles v ON v.vin = {vin} WHERE e.type = '{CERTIFIED}' "
+            f"SELECT coalesce({region}, '') AS c0, "
+            f"CASE WHEN {region} IS NULL THEN e.reporter ELSE '' END AS c1, "
+            f"{year} AS c2, sum({packs}) AS c3 FROM events e LEFT JOIN vehicles v ON v.vin = {vin} "
+            f"WHERE e.type = '{CERTIFIED}' "
             f"GROUP BY coalesce({region}, ''), CASE WHEN {region} IS NULL THEN e.reporter ELSE '' END, {year}"
         ),
     }

@@ -26,15 +26,18 @@ def _backfill(dialect: str) -> list[str]:
         to = "(e.body::jsonb ->> 'to')"
         items, item = "jsonb_array_elements_text(e.body::jsonb -> 'batteries') AS item(value)", "item.value"
         waste = "(b.waste AND ((b.doc::jsonb ->> 'waste_since')::timestamptz <= e.occurred_at))"
-        vin, region = "(e.body::jsonb ->> 'vin')", "coalesce(v.doc::jsonb ->> 'region', e.body::jsonb ->> 'region')"
-        year, packs = "substr(e.body::jsonb ->> 'occurred_at', 1, 4)", "jsonb_array_length(e.body::jsonb -> 'batteries')"
+        vin = "(e.body::jsonb ->> 'vin')"
+        region = "coalesce(v.doc::jsonb ->> 'region', e.body::jsonb ->> 'region')"
+        year = "substr(e.body::jsonb ->> 'occurred_at', 1, 4)"
+        packs = "jsonb_array_length(e.body::jsonb -> 'batteries')"
     else:
         to = "json_extract(e.body, '$.to')"
         items, item = "json_each(e.body, '$.batteries') AS item", "item.value"
         waste = "(b.waste AND julianday(json_extract(b.doc, '$.waste_since')) <= julianday(e.occurred_at))"
         vin = "json_extract(e.body, '$.vin')"
         region = "coalesce(json_extract(v.doc, '$.region'), json_extract(e.body, '$.region'))"
-        year, packs = "substr(json_extract(e.body, '$.occurred_at'), 1, 4)", "json_array_length(e.body, '$.batteries')"
+        year = "substr(json_extract(e.body, '$.occurred_at'), 1, 4)"
+        packs = "json_array_length(e.body, '$.batteries')"
     return [
         "INSERT INTO reporter_counts (reporter, slot, n) SELECT e.reporter, 0, count(*) FROM events e "
         "GROUP BY e.reporter",
