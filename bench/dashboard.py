@@ -86,13 +86,14 @@ def queries(url: str, runs: int, log_runs: int) -> dict[str, Any]:
                 return fn(conn)
         return run
 
-    for name, fn in {
-        "flows from the log (before)": from_log(lambda c: reporting.handover_flows_from_log(
-            c, prefix="", waste_only=True, since=None, until=None)),
-        "events per reporter from the log (league before)": from_log(reporting.events_per_reporter_from_log),
-        "installations from the log (forecast before)": from_log(reporting.installations_from_log),
-    }.items():
-        out[name] = timed(fn, log_runs)
+    if hasattr(reporting, "handover_flows_from_log"):  # absent before migration 0013's code
+        for name, fn in {
+            "flows from the log (before)": from_log(lambda c: reporting.handover_flows_from_log(
+                c, prefix="", waste_only=True, since=None, until=None)),
+            "events per reporter from the log (league before)": from_log(reporting.events_per_reporter_from_log),
+            "installations from the log (forecast before)": from_log(reporting.installations_from_log),
+        }.items():
+            out[name] = timed(fn, log_runs)
     store.close()
     return out
 
@@ -157,9 +158,10 @@ def sizes(url: str) -> dict[str, int]:
 
     store = Store(url)
     with store.reader() as conn:
+        present = set(conn.dialect.get_table_names(conn))
         out = {t: int(conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one())
                for t in ("events", "batteries", "vehicles", "findings", "orgs", "reporter_counts", "flow_counts",
-                         "installation_counts", "battery_counts")}
+                         "installation_counts", "battery_counts") if t in present}
     store.close()
     return out
 

@@ -79,10 +79,22 @@ def _flows(conn: Connection, accepted: list[Accepted], world: BatchWorld) -> dic
             add((e.reporter, e.fields.get("to") or ""), len(known), 1, waste, 1 if waste else 0)
     if became:
         earlier = [h for h in dashboard.handovers_of(conn, became) if h[0] not in batch]
-        world.prefetch_batteries(c for h in earlier for c in h[4])
+        # Another writer may be recounting the same hand-over for another of its batteries: take the
+        # hand-overs' locks, then read the batteries this batch did not change afresh (what that
+        # writer committed), so that a hand-over is counted once.
+        dashboard.lock_handovers(conn, (h[0] for h in earlier))
+        others = {c for h in earlier for c in h[4] if c not in world.before_batteries}
+        fresh = {c: entry[0] for c, entry in world.store.get_batteries(conn, sorted(others)).items()}
+
+        def current(code: str) -> BatteryState | None:
+            return after(code) if code in world.before_batteries else fresh.get(code)
+
+        def previous(code: str) -> BatteryState | None:
+            return before(code) if code in world.before_batteries else fresh.get(code)
+
         for _seq, sender, receiver, at, codes in earlier:
-            was = sum(_waste_at(before(c), at) for c in codes)
-            now = sum(_waste_at(after(c), at) for c in codes)
+            was = sum(_waste_at(previous(c), at) for c in codes)
+            now = sum(_waste_at(current(c), at) for c in codes)
             if now != was:
                 add((sender, receiver), 0, 0, now - was, (1 if now else 0) - (1 if was else 0))
     return deltas
@@ -115,8 +127,8 @@ def count_batch(conn: Connection, accepted: list[Accepted], world: BatchWorld) -
     """Add the batch's changes to the dashboard's aggregates (in the caller's transaction)."""
     if not accepted:
         return
+    flows = _flows(conn, accepted, world)  # first: it may wait for another writer's recount
     dashboard.add_reporters(conn, Counter(a.event.reporter for a in accepted))
-    flows = _flows(conn, accepted, world)
     dashboard.add_flows(conn, {k: (v[0], v[1], v[2], v[3]) for k, v in flows.items()})
     dashboard.add_installations(conn, _installations(conn, accepted, world))
 

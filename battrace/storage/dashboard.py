@@ -84,6 +84,21 @@ def handovers_of(conn: Connection, codes: Iterable[str]) -> list[tuple[int, str,
     return out
 
 
+#: Advisory-lock class of a hand-over recounted after the fact (PostgreSQL's two-key lock space,
+#: apart from the writers' one-key lock): see :func:`lock_handovers`.
+_HANDOVER_LOCK = 0x62746877  # "bthw"
+
+
+def lock_handovers(conn: Connection, seqs: Iterable[int]) -> None:
+    """Serialise the writers that recount the same earlier hand-overs (PostgreSQL; SQLite has one
+    writer): each takes a transaction lock per hand-over, in seq order (no deadlock between them),
+    and reads the batteries' states after it, so that the second sees what the first committed."""
+    if conn.dialect.name != "postgresql":
+        return
+    for seq in sorted(set(seqs)):
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_HANDOVER_LOCK, seq % 2_147_483_647))
+
+
 def certified_packs(conn: Connection, vins: Iterable[str]) -> dict[str, int]:
     """Packs each vehicle's ``vehicle.certified`` event listed (the first event of its stream)."""
     streams = sorted({f"vin:{v}" for v in vins})
@@ -213,6 +228,7 @@ def org_regions(conn: Connection) -> dict[str, str | None]:
 
 
 __all__: list[Any] = [
-    "add_flows", "add_installations", "add_reporters", "certified_packs", "handovers_of", "read_flows",
+    "add_flows", "add_installations", "add_reporters", "certified_packs", "handovers_of", "lock_handovers",
+    "read_flows",
     "read_installations", "read_reporters", "rebuild", "recount", "stored", "TABLES",
 ]
