@@ -65,23 +65,45 @@ def add_installations(conn: Connection, deltas: Mapping[InstallationKey, int]) -
 # -- look-ups the deltas need (rare: only for what a batch changes after the fact) ----------------
 
 
+def _linked(conn: Connection, streams: list[str], *, first_only: bool) -> dict[int, str]:
+    """seq -> stream of the links of ``streams`` (by the links' primary key; the first link only)."""
+    link = schema.event_links
+    out: dict[int, str] = {}
+    for i in range(0, len(streams), 500):
+        stmt = select(link.c.seq, link.c.stream).where(link.c.stream.in_(streams[i:i + 500]))
+        if first_only:
+            stmt = stmt.where(link.c.version == 1)
+        out.update({int(seq): stream for seq, stream in conn.execute(stmt)})
+    return out
+
+
+def _events(conn: Connection, seqs: list[int], event_type: str) -> list[tuple[int, str, datetime, str]]:
+    """``(seq, reporter, occurred_at, body)`` of the events at ``seqs`` that are of ``event_type``."""
+    e = schema.events
+    out: list[tuple[int, str, datetime, str]] = []
+    for i in range(0, len(seqs), 500):
+        out += [(int(seq), r, at, body) for seq, r, at, body in conn.execute(
+            select(e.c.seq, e.c.reporter, e.c.occurred_at, e.c.body)
+            .where(e.c.seq.in_(seqs[i:i + 500]), e.c.type == event_type))]
+    return out
+
+
 def handovers_of(conn: Connection, codes: Iterable[str]) -> list[tuple[int, str, str, datetime, list[str]]]:
     """Every ``battery.handed_over`` event naming one of ``codes`` (through the batteries' links):
     ``(seq, sender, receiver, occurred_at, batteries)``."""
-    codes = sorted(set(codes))
-    if not codes:
-        return []
-    e, link = schema.events, schema.event_links
-    rows = conn.execute(
-        select(e.c.seq, e.c.reporter, e.c.occurred_at, e.c.body).distinct()
-        .select_from(link.join(e, e.c.seq == link.c.seq))
-        .where(link.c.stream.in_(codes), e.c.type == HAND_OVER)
-    )
+    seqs = sorted(_linked(conn, sorted(set(codes)), first_only=False))
     out = []
-    for seq, reporter, occurred_at, body in rows:
+    for seq, reporter, occurred_at, body in _events(conn, seqs, HAND_OVER):
         doc = json.loads(body)
-        out.append((int(seq), reporter, doc.get("to") or "", occurred_at, list(doc.get("batteries") or ())))
+        out.append((seq, reporter, doc.get("to") or "", occurred_at, list(doc.get("batteries") or ())))
     return out
+
+
+def certified_packs(conn: Connection, vins: Iterable[str]) -> dict[str, int]:
+    """Packs each vehicle's ``vehicle.certified`` event listed (the first event of its stream)."""
+    first = _linked(conn, sorted({f"vin:{v}" for v in vins}), first_only=True)
+    return {first[seq][4:]: len(json.loads(body).get("batteries") or ())
+            for seq, _, _, body in _events(conn, sorted(first), CERTIFIED)}
 
 
 #: Advisory-lock class of a hand-over recounted after the fact (PostgreSQL's two-key lock space,
@@ -97,17 +119,6 @@ def lock_handovers(conn: Connection, seqs: Iterable[int]) -> None:
         return
     for seq in sorted(set(seqs)):
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_HANDOVER_LOCK, seq % 2_147_483_647))
-
-
-def certified_packs(conn: Connection, vins: Iterable[str]) -> dict[str, int]:
-    """Packs each vehicle's ``vehicle.certified`` event listed (the first event of its stream)."""
-    streams = sorted({f"vin:{v}" for v in vins})
-    if not streams:
-        return {}
-    e, link = schema.events, schema.event_links
-    rows = conn.execute(select(link.c.stream, e.c.body).select_from(link.join(e, e.c.seq == link.c.seq))
-                        .where(link.c.stream.in_(streams), link.c.version == 1, e.c.type == CERTIFIED))
-    return {stream[4:]: len(json.loads(body).get("batteries") or ()) for stream, body in rows}
 
 
 # -- recounts from the log and the read models ----------------------------------------------------
