@@ -158,3 +158,23 @@ def test_a_simulated_world_gives_the_figures_of_the_log(
         assert tables(store) == before
     finally:
         platform.close()
+
+
+def test_migration_0013_fills_the_tables_from_existing_data(db_url: str) -> None:
+    from alembic import command
+
+    from battrace.storage.migrate import alembic_config
+
+    world = build_world(db_url)
+    store = world.platform.store
+    try:
+        counted = tables(store)
+        assert all(counted.values())
+        cfg = alembic_config()
+        for fn, target in ((command.downgrade, "0012"), (command.upgrade, "0013")):
+            with store.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                fn(cfg, target)
+        assert tables(store) == counted
+    finally:
+        world.platform.close()
