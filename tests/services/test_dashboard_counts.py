@@ -178,3 +178,56 @@ def test_migration_0013_fills_the_tables_from_existing_data(db_url: str) -> None
         assert tables(store) == counted
     finally:
         world.platform.close()
+
+
+ROUNDS = 6
+
+
+def _discard_each(url: str, codes: list[str], start: Any, results: Any) -> None:
+    platform = Platform(Settings(database_url=url, rules=False), now=lambda: NOW)
+    platform.ledger.batch_size = 1  # one transaction per discard: the two writers interleave
+    events = [s.ev(900 + i, "battery.discarded", s.VEHICLE_MAKER, "2026-06-01T12:00:00+08:00", battery=code,
+                   reason="damaged in the factory yard") | {"event_id": f"discard-{code}"}
+              for i, code in enumerate(codes)]
+    start.wait()
+    report = platform.ledger.ingest(list(enumerate(events, 1)))
+    results.put(report.accepted)
+    platform.close()
+
+
+def test_two_writers_making_two_batteries_of_one_hand_over_waste_count_it_once(pg_url: str) -> None:
+    """Two writer processes each report one battery of the same earlier hand-overs discarded before
+    it: every hand-over counts once. (The interleaving is not forced: this run passed with the
+    per-hand-over lock removed as well; it checks the outcome, not that the race happened.)"""
+    import multiprocessing
+
+    platform = Platform(Settings(database_url=pg_url, rules=False), now=lambda: NOW)
+    try:
+        import_orgs(platform.store, s.orgs(), NOW)
+        pairs = [(s.code("P", 400 + 2 * i), s.code("P", 401 + 2 * i)) for i in range(ROUNDS)]
+        events = []
+        for i, (a, b) in enumerate(pairs):
+            events += [
+                s.ev(10 * i, "battery.produced", s.BATTERY_MAKER, "2026-06-01T09:00:00+08:00", battery=a, **s.FIG),
+                s.ev(10 * i + 1, "battery.produced", s.BATTERY_MAKER, "2026-06-01T09:00:00+08:00", battery=b, **s.FIG),
+                s.ev(10 * i + 2, "battery.handed_over", s.BATTERY_MAKER, "2026-06-02T09:00:00+08:00", batteries=[a, b],
+                     to=s.VEHICLE_MAKER),
+                s.ev(10 * i + 3, "battery.received", s.VEHICLE_MAKER, "2026-06-03T09:00:00+08:00", batteries=[a, b],
+                     **{"from": s.BATTERY_MAKER}),
+            ]
+        assert platform.ledger.ingest(enumerate(events, 1)).accepted == len(events)
+        assert list_flows(platform.store) == []
+        ctx = multiprocessing.get_context("spawn")
+        start, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_discard_each, args=(pg_url, [p[k] for p in pairs], start, results))
+                 for k in (0, 1)]
+        for p in procs:
+            p.start()
+        assert [results.get(timeout=300) for _ in procs] == [ROUNDS, ROUNDS]
+        for p in procs:
+            p.join(timeout=60)
+        # every hand-over once, both its batteries
+        assert list_flows(platform.store) == [Flow("350000", "440000", 2 * ROUNDS, ROUNDS)]
+        assert aggregate_problems(platform.store) == []
+    finally:
+        platform.close()
