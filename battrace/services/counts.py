@@ -17,7 +17,8 @@ from sqlalchemy import Connection
 from battrace.domain.deadlines import china_date
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState
-from battrace.storage import counts
+from battrace.services import dashboard_counts
+from battrace.storage import counts, dashboard
 from battrace.storage.store import Store
 
 if TYPE_CHECKING:
@@ -50,15 +51,19 @@ def count_batch(conn: Connection, accepted: list[Accepted], world: BatchWorld) -
             retired[(china_date(a.event.occurred_at).strftime("%Y-%m"), region)] += 1
     counts.add_battery_counts(conn, moves)
     counts.add_retirement_counts(conn, retired)
+    dashboard_counts.count_batch(conn, accepted, world)  # the dashboard's flows, league and forecast
 
 
-def rebuild_counts(store: Store, conn: Connection | None = None) -> None:
-    """Recount from the read models and the log (e.g. after organisations changed region)."""
+def rebuild_counts(store: Store, conn: Connection | None = None, *, dashboard_too: bool = True) -> None:
+    """Recount from the read models and the log (``battrace rebuild``; after organisations changed
+    region, ``dashboard_too=False``: the dashboard's tables are keyed by organisation, not region)."""
     if conn is not None:
         counts.rebuild(conn, RETIREMENT_TYPES)
+        if dashboard_too:
+            dashboard.rebuild(conn)
         return
     with store.writer() as own:
-        counts.rebuild(own, RETIREMENT_TYPES)
+        rebuild_counts(store, own, dashboard_too=dashboard_too)
 
 
 __all__: list[Any] = ["count_batch", "rebuild_counts", "bucket", "RETIREMENT_TYPES"]

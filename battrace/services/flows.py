@@ -1,10 +1,11 @@
 """Flows of waste batteries between provinces, from ``battery.handed_over`` events.
 
-One aggregation in the database: each hand-over is unnested into its batteries, each battery is
-joined to its read model (to keep only batteries that were already waste when they were handed
-over) and the sender and the receiver to their registered regions; the result is grouped by the
-two provinces (the first two digits of a GB/T 2260 code). A regulator sees the flows that leave or
-enter its jurisdiction.
+Read from ``flow_counts`` (batteries and hand-overs per sender and receiver, in all and already
+waste when handed over), kept as events arrive (:mod:`battrace.services.dashboard_counts`): the
+sender and the receiver are placed by their registered regions when read, and the pairs grouped by
+the two provinces (the first two digits of a GB/T 2260 code). Only a time window (``since``,
+``until``) is computed from the log: each hand-over unnested into its batteries, each joined to its
+read model. A regulator sees the flows that leave or enter its jurisdiction.
 
 Batteries shipped new (a spare pack from its maker, swap stock) are not waste flows and are left
 out unless ``waste_only=False``. A battery is waste from ``waste_since`` on (the read model keeps

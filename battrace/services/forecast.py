@@ -1,6 +1,7 @@
 """Retirement forecast from the ledger: packs installed per province and year → expected retirements.
 
-Installations are counted in SQL over the log: every ``vehicle.certified`` event installs the packs
+Installations are counted as events arrive (``installation_counts``,
+:mod:`battrace.services.dashboard_counts`): every ``vehicle.certified`` event installs the packs
 it lists, in the year of its ``occurred_at`` (as reported, China time) and the province where the
 vehicle is registered and used — the region of its sale (``vehicle.sold``), else the certification's
 ``region``, else the vehicle maker's registered region — so that a provincial regulator sees the

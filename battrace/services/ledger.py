@@ -162,6 +162,8 @@ class BatchWorld:
         self.last_seq: dict[str, int] = {}
         #: Each changed battery's entry before this batch (None: new), for the statistics' counts.
         self.before_batteries: dict[str, tuple[BatteryState, int, str] | None] = {}
+        #: Each changed vehicle's entry before this batch (None: new), for the dashboard's counts.
+        self.before_vehicles: dict[str, tuple[VehicleState, int, str] | None] = {}
 
     # World protocol
     def org(self, credit_code: str) -> Org | None:
@@ -235,6 +237,9 @@ class BatchWorld:
             self.batteries[code] = (state, version, head)
             self.dirty_batteries.add(code)
         for vin, vstate in decision.vehicles.items():
+            if vin not in self.before_vehicles:
+                self.vehicle(vin)  # loaded from the database if the decision did not look at it
+                self.before_vehicles[vin] = self.vehicles[vin]
             version, head = heads[f"vin:{vin}"]
             self.vehicles[vin] = (vstate, version, head)
             self.dirty_vehicles.add(vin)

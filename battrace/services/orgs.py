@@ -55,7 +55,7 @@ def import_orgs(store: Store, raw: Any, now: datetime) -> dict[str, int]:
         changed = [o for o in parsed if current.get(o.credit_code) != o]
         store.save_orgs(conn, changed, now)
         if any(o.credit_code in current and current[o.credit_code].region != o.region for o in changed):
-            rebuild_counts(store, conn)  # the statistics count batteries by their holder's region
+            rebuild_counts(store, conn, dashboard_too=False)  # the statistics count by the holder's region
     created = sum(1 for o in parsed if o.credit_code not in current)
     updated = len(changed) - created
     return {"created": created, "updated": updated, "unchanged": len(parsed) - len(changed)}

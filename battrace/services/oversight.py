@@ -2,8 +2,9 @@
 
 - :func:`findings_matrix`: findings per province and rule (a cross-tab, one ``GROUP BY``), for a
   jurisdiction;
-- :func:`reporting_league`: per reporting organisation, the events it reported and its late reports
-  (findings of rule R04, whose responsible party is the reporter), hence its on-time rate.
+- :func:`reporting_league`: per reporting organisation, the events it reported (``reporter_counts``,
+  kept as events arrive) and its late reports (findings of rule R04, whose responsible party is the
+  reporter), hence its on-time rate.
 
 Both read the findings that :mod:`battrace.services.compliance` writes; they never evaluate rules.
 """

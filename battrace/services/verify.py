@@ -22,6 +22,11 @@ stream rows from the database, so memory stays flat in the size of the log:
 ``audit``
     the audit log's hash chain and head (:func:`battrace.storage.audit.check_chain`): an edited,
     inserted or deleted audit row is named.
+``aggregates``
+    the counters kept as events arrive (the statistics' ``battery_counts`` and
+    ``retirement_counts``, the dashboard's ``reporter_counts``, ``flow_counts`` and
+    ``installation_counts``) summed over their slots and compared key by key with a recount from the
+    log and the read models (a few grouped scans).
 ``anchor`` (only with ``anchor=``)
     a signed anchor (:mod:`battrace.services.anchor`): every stream's head and chain head it
     recorded must still be in the log, so that even a consistent rewrite is detected.
@@ -56,6 +61,8 @@ from battrace.services.replay import (  # noqa: F401 - the columns are part of t
 )
 from battrace.storage import audit as audit_db
 from battrace.storage import chain, verification
+from battrace.storage import counts as counts_db
+from battrace.storage import dashboard as dashboard_db
 from battrace.storage.compliance import finding_bodies
 from battrace.storage.store import Store
 
@@ -357,12 +364,30 @@ def check_cases(ctx: Context) -> None:
     check_case_chains(ctx.conn, ctx.report.add)
 
 
+def check_aggregates(ctx: Context) -> None:
+    """The aggregates kept as events arrive (:data:`battrace.storage.schema.AGGREGATES`: the
+    statistics' and the dashboard's) against a recount from the log and the read models: every key
+    whose sum over the slots differs is named (``aggregate``), with both figures."""
+    from battrace.services.counts import RETIREMENT_TYPES
+
+    pairs: list[tuple[str, dict[tuple[str, ...], Any], dict[tuple[str, ...], Any]]] = []
+    expected, found = counts_db.recount(ctx.conn, RETIREMENT_TYPES), counts_db.stored(ctx.conn)
+    pairs += [(t, expected[t], found[t]) for t in expected]
+    pairs += [(t, dashboard_db.recount(ctx.conn, t), dashboard_db.stored(ctx.conn, t)) for t in dashboard_db.TABLES]
+    for table, want, have in pairs:
+        for key in sorted(set(want) | set(have)):
+            if want.get(key) != have.get(key):
+                ctx.report.add("aggregate", f"{table} {'/'.join(key)}: counted {have.get(key, 0)}, "
+                               f"recounted from the log {want.get(key, 0)}", table=table, key=list(key))
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("events", check_events),
     ("streams", check_streams),
     ("chains", check_chains),
     ("audit", check_audit),
     ("cases", check_cases),
+    ("aggregates", check_aggregates),
     ("anchor", check_anchor),
 ]
 

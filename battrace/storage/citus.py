@@ -29,6 +29,9 @@ DISTRIBUTED: dict[str, str] = {
     "audit_log": "id",
     "battery_counts": "slot",
     "retirement_counts": "slot",
+    "reporter_counts": "slot",
+    "flow_counts": "slot",
+    "installation_counts": "slot",
     # the two below are blocked (see BLOCKERS); these are their intended columns
     "events": "seq",
     "alarms": "battery",
@@ -53,7 +56,7 @@ BLOCKERS: dict[str, str] = {
 #: Colocation groups: distributed tables whose distribution columns hold the same values.
 COLOCATED: tuple[frozenset[str], ...] = (
     frozenset({"event_links", "batteries", "techinfo", "lineage", "alarms"}),  # a stream / battery code
-    frozenset({"battery_counts", "retirement_counts"}),
+    frozenset({"battery_counts", "retirement_counts", "reporter_counts", "flow_counts", "installation_counts"}),
 )
 
 

@@ -60,6 +60,21 @@ def _month_sql(conn: Connection) -> str:
     return "strftime('%Y-%m', e.occurred_at, '+8 hours')"
 
 
+_BATTERY_RECOUNT = (
+    "SELECT b.level, b.state, b.chemistry, coalesce(o.region, ''), count(*) FROM batteries b "
+    "LEFT JOIN orgs o ON o.credit_code = coalesce(b.custodian, b.maker) "
+    "GROUP BY b.level, b.state, b.chemistry, coalesce(o.region, '')"
+)
+
+
+def _retirement_recount(conn: Connection, retirement_types: tuple[str, ...]) -> str:
+    types = ", ".join(f"'{t}'" for t in retirement_types)  # constants of the code, not input
+    month = _month_sql(conn)
+    return (f"SELECT {month}, coalesce(o.region, ''), count(*) "
+            f"FROM events e LEFT JOIN orgs o ON o.credit_code = e.reporter WHERE e.type IN ({types}) "
+            f"GROUP BY {month}, coalesce(o.region, '')")
+
+
 def rebuild(conn: Connection, retirement_types: tuple[str, ...]) -> None:
     """Recount both tables from the read models and the log (after an organisation changes region)."""
     conn.execute(delete(schema.battery_counts))
@@ -77,6 +92,27 @@ def rebuild(conn: Connection, retirement_types: tuple[str, ...]) -> None:
         f"FROM events e LEFT JOIN orgs o ON o.credit_code = e.reporter WHERE e.type IN ({types}) "
         f"GROUP BY {month}, coalesce(o.region, '')"
     )
+
+
+def recount(conn: Connection, retirement_types: tuple[str, ...]) -> dict[str, dict[tuple[str, ...], int]]:
+    """Both tables' figures recounted from the read models and the log (what ``verify`` compares):
+    table -> key -> count."""
+    out: dict[str, dict[tuple[str, ...], int]] = {}
+    for table, sql in (("battery_counts", _BATTERY_RECOUNT),
+                       ("retirement_counts", _retirement_recount(conn, retirement_types))):
+        out[table] = {tuple(str(x) for x in row[:-1]): int(row[-1]) for row in conn.exec_driver_sql(sql) if row[-1]}
+    return out
+
+
+def stored(conn: Connection) -> dict[str, dict[tuple[str, ...], int]]:
+    """Both tables' figures summed over the slots: table -> key -> count (zeros left out)."""
+    out: dict[str, dict[tuple[str, ...], int]] = {}
+    for t, key in ((schema.battery_counts, ("level", "state", "chemistry", "region")),
+                   (schema.retirement_counts, ("month", "region"))):
+        cols = [t.c[k] for k in key]
+        out[t.name] = {tuple(row[:-1]): int(row[-1])
+                       for row in conn.execute(select(*cols, func.sum(t.c.n)).group_by(*cols)) if row[-1]}
+    return out
 
 
 def read_battery_counts(conn: Connection, *, level: str | None, region_prefix: str) -> list[tuple[str, str, str, int]]:

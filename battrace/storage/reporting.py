@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import DateTime
 
 from battrace.domain.wholelife import FOLLOWED_STATES
-from battrace.storage import schema
+from battrace.storage import dashboard, schema
 
 RETIREMENT_TYPES = ("battery.removed", "battery.replaced")
 HAND_OVER = "battery.handed_over"
@@ -106,20 +106,26 @@ def findings_by_province_rule(
     return [(p, rule, int(n)) for p, rule, n in conn.execute(stmt)]
 
 
+def events_per_reporter_from_log(conn: Connection) -> dict[str, int]:
+    """Events per reporter counted from the log (a full scan: what ``reporter_counts`` must equal)."""
+    e = schema.events
+    return {r: int(n) for r, n in conn.execute(select(e.c.reporter, func.count()).group_by(e.c.reporter))}
+
+
 def reporting_counts(
     conn: Connection, *, prefix: str, late_rule: str,
 ) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
     """(organisations within ``prefix`` by credit code, events per reporter, ``late_rule`` findings
     per responsible party) — the last two for those organisations only."""
-    e, f, o = schema.events, schema.findings, schema.orgs
-    events_stmt = select(e.c.reporter, func.count()).group_by(e.c.reporter)
+    f, o = schema.findings, schema.orgs
     late_stmt = (select(f.c.responsible, func.count()).where(f.c.rule == late_rule, f.c.responsible.is_not(None))
                  .group_by(f.c.responsible))
     orgs_stmt = select(o.c.credit_code, o.c.name, o.c.type, o.c.region)
     if prefix:
         orgs_stmt = orgs_stmt.where(o.c.region.like(f"{prefix}%"))
     orgs = {r.credit_code: r for r in conn.execute(orgs_stmt)}
-    events = {r: int(n) for r, n in conn.execute(events_stmt) if r in orgs}
+    # events per reporter from the aggregate kept as events arrive (battrace.storage.dashboard)
+    events = {r: n for r, n in dashboard.read_reporters(conn).items() if r in orgs}
     late = {r: int(n) for r, n in conn.execute(late_stmt) if r in orgs}
     return orgs, events, late
 
@@ -209,7 +215,28 @@ def handover_flows(
     conn: Connection, *, prefix: str, waste_only: bool, since: datetime | None, until: datetime | None,
 ) -> list[tuple[str, str, int, int]]:
     """``(sender province, receiver province, batteries, hand-overs)`` of ``battery.handed_over``
-    events, largest first (see :mod:`battrace.services.flows`)."""
+    events, largest first (see :mod:`battrace.services.flows`): from ``flow_counts`` (kept as events
+    arrive) unless a time window is asked for, which only the log can answer."""
+    if since is not None or until is not None:
+        return handover_flows_from_log(conn, prefix=prefix, waste_only=waste_only, since=since, until=until)
+    regions = dashboard.org_regions(conn)
+    flows: dict[tuple[str, str], list[int]] = {}
+    for sender, receiver, batteries, handovers in dashboard.read_flows(conn, waste_only=waste_only):
+        s_region, r_region = regions.get(sender), regions.get(receiver)
+        if prefix and not ((s_region or "").startswith(prefix) or (r_region or "").startswith(prefix)):
+            continue
+        key = ("??" if s_region is None else s_region[:2], "??" if r_region is None else r_region[:2])
+        row = flows.setdefault(key, [0, 0])
+        row[0] += batteries
+        row[1] += handovers  # one hand-over has one sender and one receiver: the sums are exact
+    ordered = sorted(flows.items(), key=lambda kv: (-kv[1][0], kv[0][0], kv[0][1]))
+    return [(s, t, n, h) for (s, t), (n, h) in ordered]
+
+
+def handover_flows_from_log(
+    conn: Connection, *, prefix: str, waste_only: bool, since: datetime | None, until: datetime | None,
+) -> list[tuple[str, str, int, int]]:
+    """:func:`handover_flows` computed from the log (a scan of every hand-over: a time window)."""
     e, b = schema.events, schema.batteries
     sender, receiver = schema.orgs.alias("sender"), schema.orgs.alias("receiver")
     if conn.dialect.name == "postgresql":
@@ -272,7 +299,20 @@ def installations(conn: Connection, *, prefix: str = "") -> list[tuple[str | Non
     """``(province's first two digits, year, packs)`` installed by ``vehicle.certified`` events, in the
     province where the vehicle is registered and used (the region of its sale, ``vehicle.sold``), else
     the certification's region, else the vehicle maker's, within ``prefix`` (see
-    :mod:`battrace.services.forecast`)."""
+    :mod:`battrace.services.forecast`): from ``installation_counts``, kept as events arrive."""
+    regions = dashboard.org_regions(conn)
+    out: dict[tuple[str | None, str], int] = {}
+    for region, org, year, packs in dashboard.read_installations(conn):
+        placed = region or regions.get(org)
+        if prefix and not (placed or "").startswith(prefix):
+            continue
+        key = (placed[:2] if placed else None, year)
+        out[key] = out.get(key, 0) + packs
+    return [(p, y, n) for (p, y), n in out.items()]
+
+
+def installations_from_log(conn: Connection, *, prefix: str = "") -> list[tuple[str | None, str, int | None]]:
+    """:func:`installations` computed from the log (a scan of every certification)."""
     e, o, v = schema.events, schema.orgs, schema.vehicles
     event_region, occurred, packs, vin, vehicle_region = _json_fields(conn.dialect.name)
     region = func.coalesce(vehicle_region, event_region, o.c.region)

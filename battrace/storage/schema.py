@@ -359,8 +359,49 @@ retirement_counts = Table(
     PrimaryKeyConstraint("month", "region", "slot", name="pk_retirement_counts"),
 )
 
+#: The dashboard's aggregates (migration 0013, :mod:`battrace.storage.dashboard`), added to in the
+#: ingest transaction like the two above, into a writer's ``slot``; keyed by organisation (not by its
+#: region), so that a region change moves nothing: readers place the organisations when they read.
+#: Events per reporter (the reporting league).
+reporter_counts = Table(
+    "reporter_counts",
+    metadata,
+    Column("reporter", String(18), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    PrimaryKeyConstraint("reporter", "slot", name="pk_reporter_counts"),
+)
+
+#: Hand-overs (``battery.handed_over``) by sender and receiver: batteries and hand-overs in all, and
+#: those of batteries already waste when handed over (the waste flows the dashboard shows).
+flow_counts = Table(
+    "flow_counts",
+    metadata,
+    Column("sender", String(18), nullable=False),
+    Column("receiver", String(18), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("batteries", BigInteger, nullable=False),
+    Column("handovers", BigInteger, nullable=False),
+    Column("waste_batteries", BigInteger, nullable=False),
+    Column("waste_handovers", BigInteger, nullable=False),
+    PrimaryKeyConstraint("sender", "receiver", "slot", name="pk_flow_counts"),
+)
+
+#: Packs installed (``vehicle.certified``) by the vehicle's region (``''`` when it has none; then
+#: ``org`` is the vehicle maker, whose region places them) and year of certification.
+installation_counts = Table(
+    "installation_counts",
+    metadata,
+    Column("region", String(6), nullable=False),
+    Column("org", String(18), nullable=False),
+    Column("year", String(4), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("packs", BigInteger, nullable=False),
+    PrimaryKeyConstraint("region", "org", "year", "slot", name="pk_installation_counts"),
+)
+
 #: The aggregates that :mod:`battrace.services.counts` keeps in step with the read models.
-AGGREGATES = ("battery_counts", "retirement_counts")
+AGGREGATES = ("battery_counts", "retirement_counts", "reporter_counts", "flow_counts", "installation_counts")
 
 
 # -- supervision: cases, notifications, public reports, outlets (migration 0008) -------------------
