@@ -60,9 +60,6 @@ def test_0006_partitions_postgresql_tables_keeping_their_rows_and_downgrades(pg_
         kinds = dict(conn.execute(text(
             "SELECT relname, relkind FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
             "AND relname IN ('event_links', 'batteries', 'lineage', 'events')")).all())
-        kinds = dict(conn.execute(text("SELECT relname, relkind FROM pg_class WHERE relname IN "
-                                       "('event_links', 'batteries', 'lineage', 'events') "
-                                       "AND relnamespace = current_schema()::regnamespace")).all())
         assert kinds == {"event_links": "p", "batteries": "p", "lineage": "p", "events": "r"}
         assert conn.execute(text("SELECT stream, seq FROM event_links ORDER BY stream")).all() == [("B1", 7), ("B2", 9)]
         assert conn.execute(text("SELECT nextval('events_seq')")).scalar_one() == 10
@@ -73,7 +70,5 @@ def test_0006_partitions_postgresql_tables_keeping_their_rows_and_downgrades(pg_
         assert conn.execute(text(
             "SELECT relkind FROM pg_class WHERE relname = 'event_links' "
             "AND relnamespace = current_schema()::regnamespace")).scalar_one() == "r"
-        assert conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'event_links' "
-                                 "AND relnamespace = current_schema()::regnamespace")).scalar_one() == "r"
         assert conn.execute(text("SELECT count(*) FROM event_links")).scalar_one() == 2
     engine.dispose()
