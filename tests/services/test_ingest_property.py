@@ -30,7 +30,7 @@ after a failing example, so that hypothesis shrinks against a clean store); each
 VINs and event ids carry its own number.
 
 The default run is small and derandomized (30 examples on SQLite, 10 on PostgreSQL, whose commits
-cost more); the ``slow`` twin (run with ``BATTRACE_SLOW_TESTS=1``) runs ten times as many, with
+cost more); the ``slow`` twin (``make test-slow``) runs ten times as many, with
 longer sequences. One divergence the property found is not fixed yet: it is pinned by a strict
 xfail at the end of this file, and an example that runs into it is dropped (``known_bug``).
 """
@@ -38,7 +38,6 @@ xfail at the end of this file, and an example that runs into it is dropped (``kn
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -65,7 +64,6 @@ from tests.conftest import postgres_url
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 CN = timezone(timedelta(hours=8))
-SLOW = bool(os.environ.get("BATTRACE_SLOW_TESTS"))
 
 BM, OM, VM, RS, DM, OUTLET, RU, RC, REG, SW = (s.BATTERY_MAKER, s.OTHER_MAKER, s.VEHICLE_MAKER, s.REPAIR_SHOP,
                                                s.DISMANTLER, s.OUTLET, s.REUSER, s.RECYCLER, s.REGULATOR, s.SWAPPER)
@@ -938,7 +936,6 @@ def test_fold_of_the_log_equals_the_read_models_and_rejections_leave_nothing(sto
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SLOW, reason="long property run: set BATTRACE_SLOW_TESTS=1")
 def test_fold_of_the_log_equals_the_read_models_and_rejections_leave_nothing_long(stores: Stores) -> None:
     run_property(stores, 10 * EXAMPLES[stores.kind], 15)
 
