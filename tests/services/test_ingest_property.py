@@ -165,17 +165,22 @@ def dump(p: Platform) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def aggregates(p: Platform) -> dict[str, dict[tuple[Any, ...], int]]:
-    """The regulators' aggregates, summed over their slots (zero buckets left out)."""
-    out: dict[str, dict[tuple[Any, ...], int]] = {}
+def aggregates(p: Platform) -> dict[str, dict[tuple[Any, ...], tuple[int, ...]]]:
+    """The regulators' aggregates, summed over their slots (all-zero buckets left out): the key
+    columns of each table (its primary key but the slot) and its counts (every other column)."""
+    out: dict[str, dict[tuple[Any, ...], tuple[int, ...]]] = {}
     with p.store.reader() as conn:
         for name in schema.AGGREGATES:
             table = schema.metadata.tables[name]
-            keys = [c for c in table.c if c.name not in ("slot", "n")]
-            sums: dict[tuple[Any, ...], int] = {}
-            for row in conn.execute(select(*keys, table.c.n)):
-                sums[tuple(row[:-1])] = sums.get(tuple(row[:-1]), 0) + int(row[-1])
-            out[name] = {k: n for k, n in sums.items() if n}
+            primary = {c.name for c in table.primary_key.columns}
+            keys = [c for c in table.c if c.name in primary and c.name != "slot"]
+            counts = [c for c in table.c if c.name not in primary]
+            sums: dict[tuple[Any, ...], list[int]] = {}
+            for row in conn.execute(select(*keys, *counts)):
+                acc = sums.setdefault(tuple(row[:len(keys)]), [0] * len(counts))
+                for i, n in enumerate(row[len(keys):]):
+                    acc[i] += int(n)
+            out[name] = {k: tuple(v) for k, v in sums.items() if any(v)}
     return out
 
 
