@@ -60,15 +60,27 @@ def _remember(cache: set[str], value: str) -> None:
     cache.add(value)
 
 
-def check_code(t: str, f: str, v: Any) -> str:
-    if type(v) is str and v in _VALID_CODES:
+def _cached_check(cache: set[str], expected: str, validate: Callable[[str], Any]) -> Checker:
+    """A checker of a string whose validity is a pure function of its text: ``validate`` raises the
+    precise error; values found valid are remembered in ``cache`` (bounded, see :func:`_remember`)."""
+
+    def check(t: str, f: str, v: Any) -> str:
+        if type(v) is str and v in cache:
+            return v
+        if not isinstance(v, str):
+            raise fail(t, f, expected, v)
+        validate(v)
+        if type(v) is str:  # not a str subclass, whose equality could differ
+            _remember(cache, v)
         return v
-    if not isinstance(v, str):
-        raise fail(t, f, "must be a battery code (string)", v)
-    parse_code(v)
-    if type(v) is str:
-        _remember(_VALID_CODES, v)
-    return v
+
+    return check
+
+
+check_code = _cached_check(_VALID_CODES, "must be a battery code (string)", parse_code)
+check_vin = _cached_check(_VALID_VINS, "must be a 17-character VIN", validate_vin)
+check_credit = _cached_check(_VALID_CREDIT, "must be an 18-character unified social credit code",
+                             validate_credit_code)
 
 
 def check_codes(t: str, f: str, v: Any) -> list[str]:
@@ -83,28 +95,6 @@ def check_codes(t: str, f: str, v: Any) -> list[str]:
 def check_codes_or_none(t: str, f: str, v: Any) -> list[str]:
     """A list of battery codes that may be empty (``batteries_present``: none found)."""
     return [] if v == [] else check_codes(t, f, v)
-
-
-def check_vin(t: str, f: str, v: Any) -> str:
-    if type(v) is str and v in _VALID_VINS:
-        return v
-    if not isinstance(v, str):
-        raise fail(t, f, "must be a 17-character VIN", v)
-    validate_vin(v)
-    if type(v) is str:
-        _remember(_VALID_VINS, v)
-    return v
-
-
-def check_credit(t: str, f: str, v: Any) -> str:
-    if isinstance(v, str) and v in _VALID_CREDIT:  # the same few thousand organisations report millions of events
-        return str(v)
-    if not isinstance(v, str):
-        raise fail(t, f, "must be an 18-character unified social credit code", v)
-    validate_credit_code(v)
-    if len(_VALID_CREDIT) < 100_000:
-        _VALID_CREDIT.add(v)
-    return v
 
 
 def check_text(t: str, f: str, v: Any) -> str:
