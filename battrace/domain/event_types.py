@@ -605,6 +605,14 @@ class BatteryHandedOver(EventData, tag="battery.handed_over", frozen=True):
             if b.parent is not None:
                 raise InvalidTransition(f"battery.handed_over: {code} is assembled into {b.parent}", battery=code)
             x.custodian(b, "hand it over")
+            if receiver.type == "recycler" and b.state == Status.PRODUCED:
+                # A recycler takes waste (and what is left of dismantled batteries); a produced battery
+                # becomes waste first, so that its state does not depend on who receives it.
+                raise InvalidTransition(
+                    f"battery.handed_over: {code} is produced, not waste, and a recycler takes only waste "
+                    f"batteries (first report {'battery.dismantled' if b.remade else 'battery.discarded'})",
+                    battery=code, state=b.state, receiver=receiver.credit_code,
+                )
             x.change(code)
 
     def evolve(self, s: BatteryState, e: Event, code: str) -> BatteryState:
@@ -645,10 +653,6 @@ class BatteryReceived(EventData, tag="battery.received", frozen=True):
                     sender=b.custodian,
                 )
             x.change(code)
-            got = x.d.batteries[code]
-            if got.state == Status.PRODUCED and x.org(x.e.reporter).type == "recycler":
-                # a recycler takes batteries only as waste (e.g. an undelivered re-made product)
-                x.d.batteries[code] = to_waste(got, x.e.content["occurred_at"], x.e.reporter)
 
     def evolve(self, s: BatteryState, e: Event, code: str) -> BatteryState:
         at = e.content["occurred_at"]

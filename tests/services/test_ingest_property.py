@@ -31,8 +31,7 @@ VINs and event ids carry its own number.
 
 The default run is small and derandomized (30 examples on SQLite, 10 on PostgreSQL, whose commits
 cost more); the ``slow`` twin (``make test-slow``) runs ten times as many, with
-longer sequences. One divergence the property found is not fixed yet: it is pinned by a strict
-xfail at the end of this file, and an example that runs into it is dropped (``known_bug``).
+longer sequences. What the property found is pinned by the tests at the end of this file.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, reject, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
@@ -442,8 +441,8 @@ class Gen:
             return self.discard()
         code = self.pick(codes)
         sender = self.b[code]["custodian"]
-        # Known bug (test_recycler_receiving_a_produced_battery_folds_as_it_was_stored): a recycler
-        # receiving a battery that is not waste stores it as waste, the fold says produced.
+        # a recycler takes no produced battery (an impossible event below; see
+        # test_a_recycler_takes_no_produced_battery)
         avoid = {sender} | ({RC} if self.b[code]["state"] == "produced" else set())
         receivers = [o for o in (RC, RU, OUTLET, DM, RS, SW, BM) if o not in avoid]
         to = self.pick(receivers)
@@ -566,7 +565,7 @@ class Gen:
         """An event the lifecycle forbids (most of the time): a finished, waste or re-made battery
         installed, a battery received that nobody handed over, a produced battery recycled …"""
         kind = self.draw(st.sampled_from(["install_finished", "receive_unsent", "recycle_produced", "sell_unknown",
-                                          "remove_live", "hand_over_foreign"]))
+                                          "remove_live", "hand_over_foreign", "hand_produced_to_recycler"]))
         if kind == "install_finished":
             codes = self.free(lambda r: r["state"] in FINISHED | {"waste", "in_transit"} or r["remade"])
             if codes:
@@ -592,6 +591,12 @@ class Gen:
             codes = self.free(lambda r: r["custodian"] not in (None, REG))
             if codes:
                 return [self.ev("battery.handed_over", REG, batteries=[self.pick(codes)], to=RC)]
+        if kind == "hand_produced_to_recycler":
+            codes = self.free(lambda r: r["state"] == "produced" and r["custodian"] not in (None, RC)
+                              and not r["parent"])
+            if codes:
+                code = self.pick(codes)
+                return [self.ev("battery.handed_over", self.b[code]["custodian"], batteries=[code], to=RC)]
         return [self.ev("vehicle.sold", VM, vin=with_check_digit("LGXCE4CB0R0999999"))]  # never certified
 
     def corrupt(self, e: dict[str, Any]) -> dict[str, Any]:
@@ -820,22 +825,7 @@ def check_batch(p: Platform, g: Gen, batch: list[dict[str, Any]], report: Ingest
         check_oracle(p, batch, report)
     # (b) the fold of the log equals the stored read models
     found = verify(p.store)
-    if not found.ok and all(known_bug(p, problem) for problem in found.problems):
-        event("known bug: a recycler received a battery that was not waste")
-        reject()  # the example is dropped, and the next one starts from a fresh store
     assert found.ok, found.problems[:5]
-
-
-def known_bug(p: Platform, problem: dict[str, Any]) -> bool:
-    """The one divergence the property found and that is not fixed yet (pinned by the strict xfail
-    :func:`test_recycler_receiving_a_produced_battery_folds_as_it_was_stored`; remove this
-    tolerance with the fix): a recycler received a battery that was not waste, the ledger stored it
-    as waste, the fold keeps its prior state."""
-    if (problem.get("table"), problem.get("column")) != ("batteries", "state") or not str(
-            problem.get("message", "")).endswith("column state is 'waste', the log says 'produced'"):
-        return False
-    row = battery_rows(p, [str(problem["key"])]).get(str(problem["key"]))
-    return row is not None and ROLE.get(row["custodian"]) == "recycler"
 
 
 def check_oracle(p: Platform, batch: list[dict[str, Any]], report: IngestReport) -> None:
@@ -948,22 +938,30 @@ def test_fold_of_the_log_equals_the_read_models_and_rejections_leave_nothing_lon
 # -- what the property found --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: integrity._received stores a non-waste battery received by a "
-                   "recycler as waste (to_waste), the fold (lifecycle.evolve_battery) keeps its prior state; "
-                   "verify then reports the row, and rebuild would rewrite it (when fixed, remove known_bug "
-                   "and the generator's avoidance in Gen.hand_over)")
-def test_recycler_receiving_a_produced_battery_folds_as_it_was_stored(db_url: str) -> None:
-    """The minimal example the property found (the generator above avoids it until it is fixed)."""
+def test_a_recycler_takes_no_produced_battery(db_url: str) -> None:
+    """The example the property found: a produced battery handed to a recycler and received was
+    stored as waste while the fold (which does not know the receiver's role) kept it produced, so
+    ``verify`` flagged an honest ingest. Now the hand-over is refused, and the battery reaches the
+    recycler once its maker has discarded it; the log's fold equals the stored rows either way."""
     p = Platform(Settings(database_url=db_url), now=lambda: NOW)
     try:
         import_orgs(p.store, s.orgs(), NOW)
         t = "2024-03-05T09:00:00+08:00"
+        produced = p.ledger.ingest([(1, s.ev(1, "battery.produced", BM, t, battery=s.SPARE, **s.FIG))])
+        assert produced.accepted == 1
+        refused = p.ledger.ingest([(1, s.ev(2, "battery.handed_over", BM, t, batteries=[s.SPARE], to=RC))])
+        [out] = refused.outcomes
+        assert (out.status, out.code) == ("rejected", "invalid_transition")
+        assert "a recycler takes only waste batteries" in out.message and "battery.discarded" in out.message
+        assert battery_rows(p, [s.SPARE])[s.SPARE]["state"] == "produced"
         report = p.ledger.ingest(list(enumerate([
-            s.ev(1, "battery.produced", BM, t, battery=s.SPARE, **s.FIG),
-            s.ev(2, "battery.handed_over", BM, t, batteries=[s.SPARE], to=RC),
-            s.ev(3, "battery.received", RC, t, batteries=[s.SPARE], **{"from": BM}),
+            s.ev(3, "battery.discarded", BM, t, battery=s.SPARE, reason="end-of-line failure"),
+            s.ev(4, "battery.handed_over", BM, t, batteries=[s.SPARE], to=RC),
+            s.ev(5, "battery.received", RC, t, batteries=[s.SPARE], **{"from": BM}),
         ], 1)))
-        assert report.accepted == 3
+        assert report.accepted == 3, [o.message for o in report.outcomes]
+        row = battery_rows(p, [s.SPARE])[s.SPARE]
+        assert (row["state"], row["custodian"], bool(row["waste"])) == ("waste", RC, True)
         found = verify(p.store)
         assert found.ok, found.problems
     finally:
