@@ -9,6 +9,7 @@ writers to :class:`~battrace.errors.WriteConflict`) at the transaction boundarie
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, create_engine, event, literal, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.pool import NullPool, QueuePool
 
 from battrace.domain.events import canonical_json
@@ -45,6 +46,10 @@ def sqlite_time(moment: datetime) -> str:
 
 def _dumps(obj: Any) -> str:
     return canonical_json(obj)
+
+
+#: Seconds a pooled PostgreSQL connection may sit idle before it is pinged at checkout.
+PING_AFTER_IDLE_S = 10.0
 
 
 def make_engine(url: str) -> Engine:
@@ -78,7 +83,28 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+
+    # A ping at every checkout (``pool_pre_ping``) was one of the two round trips of a passport
+    # lookup. A connection handed back a moment ago is used as it is; one idle for longer than
+    # PING_AFTER_IDLE_S (when a server restart or an idle timeout may have closed it) is pinged, and
+    # a dead one is replaced before anyone sees it. A connection that died within the window fails
+    # its statement once; SQLAlchemy then empties the pool.
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # whatever the driver raises for a dead connection
+            raise DisconnectionError(f"pooled connection idle {time.monotonic() - since:.0f} s is closed") from exc
+
+    return engine
 
 
 class Store:
