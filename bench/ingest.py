@@ -112,8 +112,9 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 @contextmanager
-def database(backend: str, pg: str | None, tmp: Path) -> Iterator[str]:
-    """A SQLAlchemy URL of a fresh database: a SQLite file, or a PostgreSQL schema (dropped after)."""
+def database(backend: str, pg: str | None, tmp: Path, keep: bool = False) -> Iterator[str]:
+    """A SQLAlchemy URL of a fresh database: a SQLite file, or a PostgreSQL schema (dropped after,
+    unless ``keep``: then its name is printed on stderr, for ``bench/scale.py --schema``)."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp / 'bench.db'}"
         return
@@ -128,6 +129,10 @@ def database(backend: str, pg: str | None, tmp: Path) -> Iterator[str]:
         sep = "&" if "?" in pg else "?"
         yield f"{pg}{sep}options=-csearch_path%3D{schema}"
     finally:
+        if keep:
+            print(f"kept PostgreSQL schema {schema}", file=sys.stderr, flush=True)
+            engine.dispose()
+            return
         with engine.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         engine.dispose()
@@ -517,8 +522,11 @@ WORKERS = {"battrace": run_battrace, "bare": run_bare, "eventsourcing": run_even
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still drop the PostgreSQL schema
     with tempfile.TemporaryDirectory(prefix="battrace-bench-") as tmp, \
-            database(spec["backend"], spec.get("pg"), Path(tmp)) as url:
-        return WORKERS[spec["kind"]](spec, url)
+            database(spec["backend"], spec.get("pg"), Path(tmp), bool(spec.get("keep"))) as url:
+        result = WORKERS[spec["kind"]](spec, url)
+        if spec.get("keep") and "search_path" in url:
+            result["schema"] = url.rsplit("%3D", 1)[-1]
+        return result
 
 
 RESULTS_LOG: Path | None = None
@@ -555,7 +563,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             if "battrace" in runs:
                 log(f"{n:,} events, {backend}: battrace")
                 r["battrace"] = spawn({**base, "kind": "battrace", "tracemalloc": False, "lookups": args.lookups,
-                                       "profile": args.profile})
+                                       "profile": args.profile, "keep": args.keep})
             if args.parse_workers:
                 log(f"{n:,} events, {backend}: battrace with {args.parse_workers} parse worker(s)")
                 r["battrace_parse_workers"] = spawn({**base, "kind": "battrace", "tracemalloc": False, "lookups": 0,
@@ -715,6 +723,9 @@ def main(argv: list[str]) -> None:
                         "each on its own families of streams (battrace ingest --workers N)")
     parser.add_argument("--parse-workers", type=int, default=0,
                         help="also ingest with this many parse worker processes (battrace ingest --parse-workers)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the PostgreSQL schema of the battrace run (its name is printed), e.g. to time the "
+                        "dashboard and statistics on it with bench/scale.py --schema NAME")
     parser.add_argument("--backends", default="sqlite,postgresql", help="which stores (default: both)")
     parser.add_argument("--profile", action="store_true",
                         help="PostgreSQL: per tenth, time the store's statements and record plans, sizes, "
