@@ -127,14 +127,14 @@ def database(backend: str, pg: str | None, tmp: Path, keep: bool = False) -> Ite
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     try:
         sep = "&" if "?" in pg else "?"
-        yield f"{pg}{sep}options=-csearch_path%3D{schema}"
+        # application_name lets the run find its own server processes (their CPU time per tenth)
+        yield f"{pg}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         if keep:
             print(f"kept PostgreSQL schema {schema}", file=sys.stderr, flush=True)
-            engine.dispose()
-            return
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        else:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         engine.dispose()
 
 
@@ -174,7 +174,8 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
     mark = next(marks)
     tenth_marks = iter([n * k // 10 for k in range(1, 11)])
     tenth_mark = next(tenth_marks)
-    last = (0, time.perf_counter(), time.process_time())
+    server = ServerCpu(url) if store.dialect == "postgresql" else None
+    last = (0, time.perf_counter(), time.process_time(), server.seconds() if server else 0.0)
 
     def progress(k: int) -> None:
         nonlocal done, mark, tenth_mark, last
@@ -187,11 +188,16 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
             events, wall, cpu = done - last[0], now - last[1], cpu_now - last[2]
             row = {"upto": done, "events_per_s": round(events / wall), "client_cpu_share": round(cpu / wall, 2),
                    "load": round(os.getloadavg()[0], 2)}
+            if server is not None:  # CPU per event, client and server: what a busy machine does not inflate
+                server_now = server.seconds()
+                row["server_cpu_s"] = round(server_now - last[3], 2)
+                row["events_per_cpu_s"] = round(events / (cpu + server_now - last[3]))
+                row["cpu_us_per_event"] = round((cpu + server_now - last[3]) / events * 1e6, 1)
             if profiler is not None:
                 row.update(profiler.tenth(events))
             tenths.append(row)
             tenth_mark = next(tenth_marks, n + 1)
-            last = (done, time.perf_counter(), time.process_time())
+            last = (done, time.perf_counter(), time.process_time(), server.seconds() if server else 0.0)
 
     rss_start = rss_mb()
     if spec["tracemalloc"]:
@@ -215,6 +221,10 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
                    events_per_total_cpu_s=round(n / (cpu + workers_cpu)))
     if tenths:
         out["last_over_first_tenth"] = round(tenths[-1]["events_per_s"] / tenths[0]["events_per_s"], 3)
+        if "events_per_cpu_s" in tenths[0]:
+            out["cpu_last_over_first_tenth"] = round(tenths[-1]["events_per_cpu_s"] / tenths[0]["events_per_cpu_s"], 3)
+    if server is not None:
+        server.close()
     if profiler is not None:
         out["profile_end"] = profiler.finish()
     if report.rejected:
@@ -231,6 +241,37 @@ def run_battrace(spec: dict[str, Any], url: str) -> dict[str, Any]:
             out["passport_after_analyze"] = passport_latency(store, spec["lookups"], spec["seed"])
     store.close()
     return out
+
+
+class ServerCpu:
+    """The CPU seconds the PostgreSQL server processes of this run have used (``/proc/PID/stat``,
+    user + system), found by the run's ``application_name``. Only on a server on this machine (the
+    benchmark's case); elsewhere it reads 0."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        self.name = str(u.query.get("application_name", ""))
+        self.engine = create_engine(u.set(query={}))
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.seen: dict[int, float] = {}  # pid -> the last CPU seconds read (a closed connection keeps its share)
+
+    def seconds(self) -> float:
+        with self.engine.connect() as conn:
+            pids = [int(r[0]) for r in conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %(n)s", {"n": self.name})]
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            self.seen[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime, stime
+        return sum(self.seen.values())
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 class Profiler:
@@ -525,7 +566,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             database(spec["backend"], spec.get("pg"), Path(tmp), bool(spec.get("keep"))) as url:
         result = WORKERS[spec["kind"]](spec, url)
         if spec.get("keep") and "search_path" in url:
-            result["schema"] = url.rsplit("%3D", 1)[-1]
+            result["schema"] = url.rsplit("application_name=", 1)[-1]
         return result
 
 
@@ -659,6 +700,10 @@ def table(results: dict[str, Any]) -> str:
                 lines.append(f"{'':>9} {'':<10} per tenth (events/s): "
                              + " ".join(f"{t['events_per_s']:,}" for t in b["tenths"])
                              + f"; last/first {b['last_over_first_tenth']:.2f}")
+            if b.get("tenths") and "events_per_cpu_s" in b["tenths"][0]:
+                lines.append(f"{'':>9} {'':<10} per tenth (events per CPU-s, client + server): "
+                             + " ".join(f"{t['events_per_cpu_s']:,}" for t in b["tenths"])
+                             + f"; last/first {b['cpu_last_over_first_tenth']:.2f}")
             analysed = b.get("passport_after_analyze", {})
             if analysed:
                 lines.append(f"{'':>9} {'':<10} passport after ANALYZE: p50 {analysed['all']['p50_ms']:.2f} ms, "
