@@ -73,7 +73,7 @@ def components_of(conn: Connection, parents: Collection[str]) -> list[ComponentR
         else:
             rows = conn.exec_driver_sql(
                 f"SELECT {columns} FROM batteries WHERE parent IN ({', '.join('?' * len(part))})", tuple(part))
-        out.extend(tuple(r) for r in rows)  # type: ignore[misc]
+        out.extend(tuple(r) for r in rows)
     return out
 
 
@@ -110,33 +110,50 @@ def battery_recount_sql(batteries: str = "batteries") -> list[str]:
     ]
 
 
-def retirement_recount_sql(conn: Connection, retirement_types: tuple[str, ...], events: str = "events") -> str:
-    """The recount of ``retirement_counts`` (month, region, n) from ``events`` (or one of its partitions)."""
+def retirement_recount_sql(conn: Connection, retirement_types: tuple[str, ...]) -> str:
+    """The recount of ``retirement_counts`` (month, region, n) from the log."""
     types = ", ".join(f"'{t}'" for t in retirement_types)  # constants of the code, not input
     month = _month_sql(conn)
     return (f"SELECT {month}, coalesce(o.region, ''), count(*) "
-            f"FROM {events} e LEFT JOIN orgs o ON o.credit_code = e.reporter WHERE e.type IN ({types}) "
+            f"FROM events e LEFT JOIN orgs o ON o.credit_code = e.reporter WHERE e.type IN ({types}) "
             f"GROUP BY {month}, coalesce(o.region, '')")
 
 
 Figures = dict[str, dict[tuple[str, ...], int]]
 
 
-def recount(conn: Connection, retirement_types: tuple[str, ...], *, batteries: str = "batteries",
-            events: str = "events") -> Figures:
+def _sum(conn: Connection, statements: list[str]) -> dict[tuple[str, ...], int]:
+    out: dict[tuple[str, ...], int] = {}
+    for sql in statements:
+        for row in conn.exec_driver_sql(sql):
+            key = tuple(str(x) for x in row[:-1])
+            out[key] = out.get(key, 0) + int(row[-1])
+    return {k: n for k, n in out.items() if n}
+
+
+def recount_batteries(conn: Connection, batteries: str = "batteries") -> dict[tuple[str, ...], int]:
+    """``battery_counts`` recounted from the read models (``batteries``: or one of its partitions)."""
+    return _sum(conn, battery_recount_sql(batteries))
+
+
+def recount_retirements(conn: Connection, retirement_types: tuple[str, ...]) -> dict[tuple[str, ...], int]:
+    """``retirement_counts`` recounted from the log."""
+    return _sum(conn, [retirement_recount_sql(conn, retirement_types)])
+
+
+def recount(conn: Connection, retirement_types: tuple[str, ...]) -> Figures:
     """Both tables' figures recounted from the read models and the log (what ``verify`` compares and
-    ``rebuild`` writes): table -> key -> count. ``batteries`` and ``events`` may name one partition
-    each (a recount in parts, summed by the caller: :func:`add_figures`)."""
-    out: Figures = {"battery_counts": {}, "retirement_counts": {}}
-    for table, statements in (("battery_counts", battery_recount_sql(batteries)),
-                              ("retirement_counts", [retirement_recount_sql(conn, retirement_types, events)])):
-        into = out[table]
-        for sql in statements:
-            for row in conn.exec_driver_sql(sql):
-                key = tuple(str(x) for x in row[:-1])
-                into[key] = into.get(key, 0) + int(row[-1])
-        out[table] = {k: n for k, n in into.items() if n}
-    return out
+    ``rebuild`` writes): table -> key -> count."""
+    return {"battery_counts": recount_batteries(conn), "retirement_counts": recount_retirements(conn, retirement_types)}
+
+
+def partitions(conn: Connection, table: str) -> list[str]:
+    """The partitions of ``table`` (PostgreSQL hash partitions), or ``[table]`` when it has none."""
+    if conn.dialect.name != "postgresql":
+        return [table]
+    names = [str(r[0]) for r in conn.exec_driver_sql(
+        "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = to_regclass(%s) ORDER BY 1", (table,))]
+    return names or [table]
 
 
 def add_figures(total: Figures, part: Figures) -> None:
