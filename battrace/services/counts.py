@@ -2,8 +2,11 @@
 
 :func:`count_batch` is the ledger's one hook: for every battery a batch changed it moves one count
 from the battery's bucket before the batch to its bucket after (level, state, chemistry, the
-holder's region), and counts retirement events by month and reporter's region. So
-``/api/v1/stats`` and the dashboard read a few hundred rows whatever the size of the log.
+holder's region), and counts retirement events by month and reporter's region. A module or cell in
+a pack is counted in the bucket the pack gives it (:mod:`battrace.domain.wholelife`), so when a batch
+changes a pack's or module's fate, custodian, maker or parent, its components (read by parent,
+unchanged themselves) move too (:func:`battery_moves`). So ``/api/v1/stats`` (every level) and the
+dashboard read a few hundred rows whatever the size of the log.
 """
 
 from __future__ import annotations
