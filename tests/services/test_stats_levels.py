@@ -162,3 +162,81 @@ def test_a_tampered_aggregate_is_reported_and_rebuilt(sc: Scenario) -> None:
     assert set(seconds) >= {"battery_counts", "retirement_counts", "reporter_counts", "write"}
     assert problems(store) == []
     assert {level: get_stats(store, level=level) for level in LEVELS} == counted
+
+
+PACKS = [s.code("P", 600 + i) for i in range(6)]
+
+
+def _tree(i: int) -> tuple[list[str], list[str]]:
+    """Pack ``i``'s two modules and four cells."""
+    modules = [s.code("M", 600 + 2 * i + j) for j in range(2)]
+    cells = [s.code("C", 600 + 4 * i + j) for j in range(4)]
+    return modules, cells
+
+
+def _moving_packs() -> Events:
+    """Writer 0: each pack discarded at the end of the line, then handed to a recycler in another
+    province (its components' state and holder change with it)."""
+    e = Events(items=[])
+    for pack in PACKS:
+        e.add("battery.discarded", s.BATTERY_MAKER, "2024-03-06", battery=pack, reason="insulation test failed")
+        e.transfer([pack], s.BATTERY_MAKER, s.RECYCLER, "2024-03-10")
+    return _named("mover", e)
+
+
+def _testing_components() -> Events:
+    """Writer 1: every module and cell tested by its maker, three times (the event a component in a pack
+    may take on its own), at the same time."""
+    e = Events(items=[])
+    for day in ("2024-03-07", "2024-03-08", "2024-03-09"):
+        for i in range(len(PACKS)):
+            modules, cells = _tree(i)
+            for code in modules + cells:
+                e.test(code, s.BATTERY_MAKER, day)
+    return _named("tester", e)
+
+
+def run_component_writer(url: str, which: int, start: Any, results: Any) -> None:
+    platform = Platform(Settings(database_url=url, rules=False), now=lambda: NOW)
+    platform.ledger.batch_size = 1  # one transaction per event: the two writers interleave
+    events = (_moving_packs() if which == 0 else _testing_components()).items
+    rows = [dict(x, recorded_at=x["occurred_at"]) for x in events]
+    start.wait()
+    report = platform.ledger.ingest(list(enumerate(rows, 1)), import_history=True)
+    results.put((which, report.accepted, report.rejected, platform.ledger.retries))
+    platform.close()
+
+
+def test_components_counted_exactly_while_one_writer_moves_packs_and_another_tests_their_cells(pg_url: str) -> None:
+    import multiprocessing
+
+    sc = Scenario(pg_url)
+    try:
+        e = Events(items=[])
+        for i, pack in enumerate(PACKS):
+            modules, cells = _tree(i)
+            for c in cells:
+                e.add("battery.produced", s.BATTERY_MAKER, "2024-03-05", battery=c, **s.CELL)
+            for j, m in enumerate(modules):
+                e.add("battery.produced", s.BATTERY_MAKER, "2024-03-05", battery=m, components=cells[2 * j: 2 * j + 2],
+                      **{**s.CELL, "model": "M1"})
+            e.produce(pack, "2024-03-05", components=modules)
+        sc.ingest(_named("trees", e))
+        ctx = multiprocessing.get_context("spawn")
+        start, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=run_component_writer, args=(pg_url, k, start, results)) for k in range(2)]
+        for p in procs:
+            p.start()
+        returned = sorted(results.get(timeout=300) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        assert [(which, rejected) for which, _, rejected, _ in returned] == [(0, 0), (1, 0)]
+        assert returned[0][1] == 3 * len(PACKS) and returned[1][1] == 3 * 6 * len(PACKS)
+        store = sc.platform.store
+        assert problems(store) == []
+        assert_every_level_live(store, [None, "360000", "350000"])
+        assert get_stats(store, level="C")["batteries_by_state"] == {"waste": 4 * len(PACKS)}
+        assert get_stats(store, level="C")["batteries_by_region"] == {"360000": 4 * len(PACKS)}
+    finally:
+        sc.close()
