@@ -57,12 +57,12 @@ def add_retirement_counts(conn: Connection, deltas: Mapping[RetirementKey, int])
 
 #: A component's row as the counts need it: (code, level, chemistry, state, maker, custodian, parent).
 ComponentRow = tuple[str, str, str, str, str | None, str | None, str]
-_CHUNK = 1000
+_CHUNK = 900  # under the 999 bound parameters of an SQLite built before 3.32
 
 
 def components_of(conn: Connection, parents: Collection[str]) -> list[ComponentRow]:
     """The batteries whose ``parent`` is one of ``parents`` (by ``ix_batteries_parent``): one driver-level
-    statement per thousand parents (the ingest hot path)."""
+    statement per 900 parents (the ingest hot path)."""
     wanted = sorted(parents)
     out: list[ComponentRow] = []
     columns = "code, level, chemistry, state, maker, custodian, parent"
