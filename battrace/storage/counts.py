@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import Connection, Table, delete, func, literal, select
 
+from battrace.domain.wholelife import FOLLOWED_STATES
 from battrace.storage import schema
 
 BatteryKey = tuple[str, str, str, str]  # level, state, chemistry, region
@@ -54,20 +55,63 @@ def add_retirement_counts(conn: Connection, deltas: Mapping[RetirementKey, int])
     _add(conn, schema.retirement_counts, ("month", "region"), deltas, 1)  # type: ignore[arg-type]
 
 
+#: A component's row as the counts need it: (code, level, chemistry, state, maker, custodian, parent).
+ComponentRow = tuple[str, str, str, str, str | None, str | None, str]
+_CHUNK = 900  # under the 999 bound parameters of an SQLite built before 3.32
+
+
+def components_of(conn: Connection, parents: Collection[str]) -> list[ComponentRow]:
+    """The batteries whose ``parent`` is one of ``parents`` (by ``ix_batteries_parent``): one driver-level
+    statement per 900 parents (the ingest hot path)."""
+    wanted = sorted(parents)
+    out: list[ComponentRow] = []
+    columns = "code, level, chemistry, state, maker, custodian, parent"
+    for i in range(0, len(wanted), _CHUNK):
+        part = wanted[i:i + _CHUNK]
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(f"SELECT {columns} FROM batteries WHERE parent = ANY(%s)", (part,))
+        else:
+            rows = conn.exec_driver_sql(
+                f"SELECT {columns} FROM batteries WHERE parent IN ({', '.join('?' * len(part))})", tuple(part))
+        out.extend(tuple(r) for r in rows)
+    return out
+
+
 def _month_sql(conn: Connection) -> str:
     if conn.dialect.name == "postgresql":
         return "to_char(timezone('Asia/Shanghai', e.occurred_at), 'YYYY-MM')"
     return "strftime('%Y-%m', e.occurred_at, '+8 hours')"
 
 
-_BATTERY_RECOUNT = (
-    "SELECT b.level, b.state, b.chemistry, coalesce(o.region, ''), count(*) FROM batteries b "
-    "LEFT JOIN orgs o ON o.credit_code = coalesce(b.custodian, b.maker) "
-    "GROUP BY b.level, b.state, b.chemistry, coalesce(o.region, '')"
-)
+def _followed() -> str:
+    return ", ".join(f"'{s}'" for s in sorted(FOLLOWED_STATES))  # constants of the code, not input
 
 
-def _retirement_recount(conn: Connection, retirement_types: tuple[str, ...]) -> str:
+def battery_recount_sql(batteries: str = "batteries") -> list[str]:
+    """The recount of ``battery_counts`` as two SELECTs of (level, state, chemistry, region, n) whose
+    rows add up: the batteries on their own (their stored state, held by their custodian or else
+    their maker), then the components in a parent, in the bucket they show
+    (:mod:`battrace.domain.wholelife`; the same expressions as :func:`battrace.storage.reporting.statistics`).
+    ``batteries`` names the table the counted rows come from (a partition of it: a recount in parts);
+    the parents are looked up in the whole table. Two statements, not one join, so that the packs
+    (almost every row) are counted by a plain scan."""
+    root = "coalesce(p2.state, p1.state)"
+    return [
+        "SELECT b.level, b.state, b.chemistry, coalesce(o.region, ''), count(*) "
+        f"FROM {batteries} b LEFT JOIN orgs o ON o.credit_code = coalesce(b.custodian, b.maker) "
+        "WHERE b.parent IS NULL GROUP BY b.level, b.state, b.chemistry, coalesce(o.region, '')",
+        f"SELECT level, state, chemistry, region, count(*) FROM (SELECT b.level AS level, "
+        f"CASE WHEN {root} IN ({_followed()}) THEN {root} WHEN {root} = 'dismantled' THEN 'waste' "
+        f"ELSE b.state END AS state, b.chemistry AS chemistry, coalesce(o.region, '') AS region "
+        f"FROM {batteries} b LEFT JOIN batteries p1 ON p1.code = b.parent "
+        "LEFT JOIN batteries p2 ON p2.code = p1.parent "
+        "LEFT JOIN orgs o ON o.credit_code = coalesce(p2.custodian, p1.custodian, p2.maker, p1.maker, b.maker) "
+        "WHERE b.parent IS NOT NULL) AS c GROUP BY level, state, chemistry, region",
+    ]
+
+
+def retirement_recount_sql(conn: Connection, retirement_types: tuple[str, ...]) -> str:
+    """The recount of ``retirement_counts`` (month, region, n) from the log."""
     types = ", ".join(f"'{t}'" for t in retirement_types)  # constants of the code, not input
     month = _month_sql(conn)
     return (f"SELECT {month}, coalesce(o.region, ''), count(*) "
@@ -75,33 +119,66 @@ def _retirement_recount(conn: Connection, retirement_types: tuple[str, ...]) -> 
             f"GROUP BY {month}, coalesce(o.region, '')")
 
 
+Figures = dict[str, dict[tuple[str, ...], int]]
+
+
+def _sum(conn: Connection, statements: list[str]) -> dict[tuple[str, ...], int]:
+    out: dict[tuple[str, ...], int] = {}
+    for sql in statements:
+        for row in conn.exec_driver_sql(sql):
+            key = tuple(str(x) for x in row[:-1])
+            out[key] = out.get(key, 0) + int(row[-1])
+    return {k: n for k, n in out.items() if n}
+
+
+def recount_batteries(conn: Connection, batteries: str = "batteries") -> dict[tuple[str, ...], int]:
+    """``battery_counts`` recounted from the read models (``batteries``: or one of its partitions)."""
+    return _sum(conn, battery_recount_sql(batteries))
+
+
+def recount_retirements(conn: Connection, retirement_types: tuple[str, ...]) -> dict[tuple[str, ...], int]:
+    """``retirement_counts`` recounted from the log."""
+    return _sum(conn, [retirement_recount_sql(conn, retirement_types)])
+
+
+def recount(conn: Connection, retirement_types: tuple[str, ...]) -> Figures:
+    """Both tables' figures recounted from the read models and the log (what ``verify`` compares and
+    ``rebuild`` writes): table -> key -> count."""
+    return {"battery_counts": recount_batteries(conn), "retirement_counts": recount_retirements(conn, retirement_types)}
+
+
+def partitions(conn: Connection, table: str) -> list[str]:
+    """The partitions of ``table`` (PostgreSQL hash partitions), or ``[table]`` when it has none."""
+    if conn.dialect.name != "postgresql":
+        return [table]
+    names = [str(r[0]) for r in conn.exec_driver_sql(
+        "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = to_regclass(%s) ORDER BY 1", (table,))]
+    return names or [table]
+
+
+def add_figures(total: Figures, part: Figures) -> None:
+    """Add the figures of a recount in parts to ``total``."""
+    for table, rows in part.items():
+        into = total.setdefault(table, {})
+        for key, n in rows.items():
+            into[key] = into.get(key, 0) + n
+
+
+def write(conn: Connection, figures: Figures) -> None:
+    """Replace both tables' rows with ``figures`` (into slot 0)."""
+    for table, key in ((schema.battery_counts, ("level", "state", "chemistry", "region")),
+                       (schema.retirement_counts, ("month", "region"))):
+        conn.execute(delete(table))
+        rows = [{**dict(zip(key, k, strict=True)), "slot": 0, "n": n}
+                for k, n in sorted(figures.get(table.name, {}).items()) if n]
+        if rows:
+            conn.execute(table.insert(), rows)
+
+
 def rebuild(conn: Connection, retirement_types: tuple[str, ...]) -> None:
-    """Recount both tables from the read models and the log (after an organisation changes region)."""
-    conn.execute(delete(schema.battery_counts))
-    conn.execute(delete(schema.retirement_counts))
-    conn.exec_driver_sql(
-        "INSERT INTO battery_counts (level, state, chemistry, region, slot, n) "
-        "SELECT b.level, b.state, b.chemistry, coalesce(o.region, ''), 0, count(*) FROM batteries b "
-        "LEFT JOIN orgs o ON o.credit_code = coalesce(b.custodian, b.maker) "
-        "GROUP BY b.level, b.state, b.chemistry, coalesce(o.region, '')"
-    )
-    types = ", ".join(f"'{t}'" for t in retirement_types)  # constants of the code, not input
-    month = _month_sql(conn)
-    conn.exec_driver_sql(
-        f"INSERT INTO retirement_counts (month, region, slot, n) SELECT {month}, coalesce(o.region, ''), 0, count(*) "
-        f"FROM events e LEFT JOIN orgs o ON o.credit_code = e.reporter WHERE e.type IN ({types}) "
-        f"GROUP BY {month}, coalesce(o.region, '')"
-    )
-
-
-def recount(conn: Connection, retirement_types: tuple[str, ...]) -> dict[str, dict[tuple[str, ...], int]]:
-    """Both tables' figures recounted from the read models and the log (what ``verify`` compares):
-    table -> key -> count."""
-    out: dict[str, dict[tuple[str, ...], int]] = {}
-    for table, sql in (("battery_counts", _BATTERY_RECOUNT),
-                       ("retirement_counts", _retirement_recount(conn, retirement_types))):
-        out[table] = {tuple(str(x) for x in row[:-1]): int(row[-1]) for row in conn.exec_driver_sql(sql) if row[-1]}
-    return out
+    """Recount both tables from the read models and the log (``battrace rebuild``; after an
+    organisation changes region)."""
+    write(conn, recount(conn, retirement_types))
 
 
 def stored(conn: Connection) -> dict[str, dict[tuple[str, ...], int]]:

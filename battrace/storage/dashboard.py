@@ -197,6 +197,17 @@ def stored(conn: Connection, table: str) -> dict[tuple[str, ...], tuple[int, ...
     return out
 
 
+def write(conn: Connection, table: str, figures: Mapping[tuple[str, ...], tuple[int, ...]]) -> None:
+    """Replace ``table``'s rows with ``figures`` (a :func:`recount`'s, into slot 0)."""
+    t = schema.metadata.tables[table]
+    conn.execute(delete(t))
+    names, k = _COLUMNS[table], _KEYS[table]
+    rows = [{**dict(zip(names[:k], key, strict=True)), "slot": 0, **dict(zip(names[k:], values, strict=True))}
+            for key, values in sorted(figures.items()) if any(values)]
+    if rows:
+        conn.execute(t.insert(), rows)
+
+
 def rebuild(conn: Connection) -> None:
     """Recount the three tables into slot 0 (``battrace rebuild``; migration 0013 fills them alike)."""
     sql = _recount_sql(conn.dialect.name)

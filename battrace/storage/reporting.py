@@ -136,7 +136,7 @@ def reporting_counts(
 def _month(conn: Connection, column: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM")
-    return func.substr(column, 1, 7)  # UTC text; a month boundary may differ by 8 hours
+    return func.strftime("%Y-%m", column, "+8 hours")  # UTC text, read in China time (UTC+8, no DST)
 
 
 def _effective_columns(b: Any) -> tuple[Any, Any, Any]:
