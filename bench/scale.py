@@ -387,12 +387,13 @@ def main(argv: list[str]) -> None:
     url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
     result: dict[str, Any] = {"nproc": os.cpu_count(), "load_at_start": os.getloadavg()[0], "schema": schema}
     try:
-        if args.schema:  # the same codes as the load drew its sample from
+        if args.schema:  # a random sample of its batteries (a COPY load's, or a real ingest's: bench/ingest.py --keep)
             with engine.begin() as c:
                 batteries = int(c.exec_driver_sql(f'SELECT count(*) FROM "{schema}".batteries').scalar_one())
                 events = int(c.exec_driver_sql(f'SELECT count(*) FROM "{schema}".events').scalar_one())
-            all_codes = codes(batteries)
-            sample = random.Random(1).sample(all_codes, min(len(all_codes), 5000))
+                c.exec_driver_sql("SELECT setseed(0.5)")
+                sample = [r[0] for r in c.exec_driver_sql(
+                    f'SELECT code FROM "{schema}".batteries ORDER BY random() LIMIT 5000')]
             result.update(events=events, batteries=batteries)
         else:
             log(f"loading {args.events:,} events into {schema}")
