@@ -120,9 +120,11 @@ def test_techinfo_of_another_maker_with_the_same_model_name_is_not_served(story_
     # asking for maker B's document by name does not help
     status, _ = _docs(story_api, "holder", f"?maker={s.OTHER_MAKER}")
     assert status == 403
-    # the recycler receives maker B's X1: B's document only
-    _post(story_api, other, ev(902, "battery.handed_over", s.OTHER_MAKER, "2026-06-01T10:00:00+08:00",
-                               batteries=[OTHER_PACK], to=s.RECYCLER))
+    # the recycler receives maker B's X1 (production scrap: a recycler takes only waste): B's document only
+    _post(story_api, other, ev(904, "battery.discarded", s.OTHER_MAKER, "2026-05-31T10:00:00+08:00",
+                               battery=OTHER_PACK, reason="end-of-line failure"),
+          ev(902, "battery.handed_over", s.OTHER_MAKER, "2026-06-01T10:00:00+08:00",
+             batteries=[OTHER_PACK], to=s.RECYCLER))
     _post(story_api, story_api.keys["recycler"], ev(903, "battery.received", s.RECYCLER, "2026-06-02T10:00:00+08:00",
                                                     batteries=[OTHER_PACK], **{"from": s.OTHER_MAKER}))
     status, docs = _docs(story_api, "recycler", f"?battery={OTHER_PACK}&purpose=dismantling")
