@@ -31,8 +31,17 @@ def list_keys(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def get_key(conn: Connection, key_id: str) -> Any:
-    return conn.execute(select(K).where(K.c.key_id == key_id)).first()
+_KEY_AND_ORG = ("SELECT k.secret_hash, k.role, k.revoked_at, k.org, o.doc FROM api_keys k"
+                " LEFT JOIN orgs o ON o.credit_code = k.org WHERE k.key_id = {mark}")
+
+
+def get_key_and_org(conn: Connection, key_id: str) -> tuple[str, str, Any, str | None, str | None] | None:
+    """Key ``key_id``'s ``(secret_hash, role, revoked_at, org, org_doc)``, ``org_doc`` being its
+    organisation's stored document (None when there is none), in one statement: every authenticated
+    request runs it (driver SQL: building and caching a Core select cost several times the query)."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    row = conn.exec_driver_sql(_KEY_AND_ORG.format(mark=mark), (key_id,)).first()
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
 def held_of_model(

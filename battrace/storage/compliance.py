@@ -324,10 +324,11 @@ def vehicle_makers(conn: Connection, vins: Sequence[str]) -> dict[str, str]:
 
 def techinfo_streams_on_file(conn: Connection, streams: Sequence[str]) -> set[str]:
     """Those of ``streams`` (``techinfo:<maker>:<model>``) with dismantling information on file."""
-    t = schema.techinfo
     found: set[str] = set()
-    for chunk in _chunks(list(streams)):
-        found.update(conn.execute(select(t.c.stream).where(t.c.stream.in_(chunk))).scalars())
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    for chunk in _chunks(list(streams)):  # driver SQL: asked for each batch that produces packs
+        sql = f"SELECT stream FROM techinfo WHERE stream IN ({', '.join([mark] * len(chunk))})"
+        found.update(row[0] for row in conn.exec_driver_sql(sql, tuple(chunk)))
     return found
 
 
