@@ -65,7 +65,7 @@ def list_keys(store: Store) -> list[dict[str, Any]]:
 def authenticate(store: Store, authorization: str | None) -> Caller:
     """The caller behind an ``Authorization`` header (anonymous when absent).
 
-    Every call reads the key and its organisation (one indexed statement, see
+    Every call reads the key and its organisation (one indexed statement through the driver, see
     :func:`battrace.storage.access.get_key_and_org`): nothing about a key's validity is cached, so a
     key revoked by any process (another server worker, ``battrace keys revoke``) is refused at its
     next request. Only the parsing of the organisation's stored document is remembered, keyed by
@@ -77,8 +77,7 @@ def authenticate(store: Store, authorization: str | None) -> Caller:
     if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
         raise Unauthorized("Authorization must be 'Bearer bt_<key>'")
     key_id, _, secret = token[len(KEY_PREFIX):].partition("_")
-    with store.reader(single_statement=True) as conn:
-        row = keys_db.get_key_and_org(conn, key_id)
+    row = keys_db.get_key_and_org(store, key_id)
     if row is None or not hmac.compare_digest(row[0], _digest(secret)):
         raise Unauthorized("unknown API key")
     _, role, revoked_at, _, org_doc = row

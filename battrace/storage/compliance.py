@@ -22,6 +22,7 @@ from battrace.domain.rules.r11 import Sales
 from battrace.domain.rules.timers import Timer
 from battrace.storage import schema
 from battrace.storage.chain import append, row_body
+from battrace.storage.store import run
 
 F = schema.findings
 S = schema.finding_subjects
@@ -328,7 +329,7 @@ def techinfo_streams_on_file(conn: Connection, streams: Sequence[str]) -> set[st
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     for chunk in _chunks(list(streams)):  # driver SQL: asked for each batch that produces packs
         sql = f"SELECT stream FROM techinfo WHERE stream IN ({', '.join([mark] * len(chunk))})"
-        found.update(row[0] for row in conn.exec_driver_sql(sql, tuple(chunk)))
+        found.update(row[0] for row in run(conn, sql, tuple(chunk)))
     return found
 
 
