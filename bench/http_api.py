@@ -67,11 +67,12 @@ def serve(url: str, port: int, workers: int) -> None:
         app = create_app(Platform(Settings(database_url=url, log_level="warning")), with_web=False)
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return
+    from battrace.cli.server import run_workers
+
     os.environ["BATTRACE_DATABASE_URL"] = url
     with tempfile.TemporaryDirectory(prefix="battrace-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        uvicorn.run("battrace.api.app:create_app_from_env", factory=True, workers=workers, host="127.0.0.1",
-                    port=port, log_level="warning", access_log=False)
+        run_workers("127.0.0.1", port, workers)  # what ``battrace serve --workers N`` runs
 
 
 def free_port() -> int:

@@ -15,16 +15,22 @@ from battrace.storage.replica import has_replayed, lag_seconds
 from battrace.storage.store import Store
 
 
-def get_platform(request: Request) -> Platform:
+def platform_of(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
+
+
+async def get_platform(request: Request) -> Platform:
+    """The platform (a coroutine: FastAPI runs a plain function dependency in the thread pool, and
+    that hop cost more than this lookup)."""
+    return platform_of(request)
 
 
 def get_caller(
     request: Request,
     authorization: Annotated[str | None, Header(description="Bearer bt_<key>")] = None,
 ) -> Caller:
-    return authenticate(get_platform(request).store, authorization)
+    return authenticate(platform_of(request).store, authorization)
 
 
 def get_reader(
@@ -34,7 +40,7 @@ def get_reader(
     """The caller of a guarded read: credentials that are refused (unknown or revoked key) do not
     fail the request here but are passed on, so that the guard audits the attempt before its 401."""
     try:
-        return authenticate(get_platform(request).store, authorization)
+        return authenticate(platform_of(request).store, authorization)
     except Unauthorized as exc:
         return Caller(key_id=exc.context.get("key_id"), refused=exc.message)
 
@@ -63,7 +69,7 @@ def get_read_store(
     write (``X-Battrace-Min-LSN``) or cannot be reached; then the primary. Says which, and the
     replica's lag in seconds, in response headers (on an error response too: see
     :mod:`battrace.api.observe`)."""
-    platform = get_platform(request)
+    platform = platform_of(request)
     headers: dict[str, str] = {}
     request.state.response_headers = headers
     return choose_read_store(platform, headers, x_battrace_min_lsn)

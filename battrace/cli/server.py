@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from typing import Annotated
@@ -74,10 +75,23 @@ def serve_cmd(
     with tempfile.TemporaryDirectory(prefix="battrace-metrics-") as metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         try:
-            uvicorn.run("battrace.api.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
-                        log_level="warning", access_log=False, timeout_graceful_shutdown=graceful_timeout)
+            run_workers(host, port, workers, graceful_timeout)
         finally:
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def run_workers(host: str, port: int, workers: int, graceful_timeout: int = 30) -> None:
+    """``workers`` uvicorn worker processes, each building the app from the environment
+    (:func:`battrace.api.app.create_app_from_env`), on one listening socket that keeps TCP_NODELAY on
+    the connections it accepts (:class:`battrace.api.listener.TcpConfig`)."""
+    from uvicorn.supervisors import Multiprocess
+
+    from battrace.api.listener import TcpConfig
+
+    config = TcpConfig("battrace.api.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                       log_level="warning", access_log=False, timeout_graceful_shutdown=graceful_timeout)
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def register(app: typer.Typer) -> None:

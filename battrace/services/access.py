@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from battrace.domain.access import (
     scope_for,
     tier_for,
 )
+from battrace.domain.orgs import Org, parse_org
 from battrace.errors import Forbidden, NotFound, Unauthorized, UnknownOrg, ValidationError
 from battrace.storage import access as keys_db
 from battrace.storage import audit as audit_db
@@ -61,25 +63,47 @@ def list_keys(store: Store) -> list[dict[str, Any]]:
 
 
 def authenticate(store: Store, authorization: str | None) -> Caller:
-    """The caller behind an ``Authorization`` header (anonymous when absent)."""
+    """The caller behind an ``Authorization`` header (anonymous when absent).
+
+    Every call reads the key and its organisation (one indexed statement through the driver, see
+    :func:`battrace.storage.access.get_key_and_org`): nothing about a key's validity is cached, so a
+    key revoked by any process (another server worker, ``battrace keys revoke``) is refused at its
+    next request. Only the parsing of the organisation's stored document is remembered, keyed by
+    that document's text (:func:`_org_of_doc`), so a changed organisation is seen at once too.
+    """
     if not authorization:
         return Caller()
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
         raise Unauthorized("Authorization must be 'Bearer bt_<key>'")
     key_id, _, secret = token[len(KEY_PREFIX):].partition("_")
-    with store.reader() as conn:
-        row = keys_db.get_key(conn, key_id)
-        org = store.load_orgs(conn).get(row.org) if row is not None and row.org else None
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(secret)):
+    row = keys_db.get_key_and_org(store, key_id)
+    if row is None or not hmac.compare_digest(row[0], _digest(secret)):
         raise Unauthorized("unknown API key")
-    if row.revoked_at is not None:
+    _, role, revoked_at, _, org_doc = row
+    if revoked_at is not None:
         raise Unauthorized("this API key was revoked", key_id=key_id)
-    if row.role == "admin":
+    if role == "admin":
         return Caller(admin=True, key_id=key_id)
-    if org is None:
+    if org_doc is None:
         raise Unauthorized("the key's organisation no longer exists", key_id=key_id)
+    org = _org_of_doc(org_doc)
     return Caller(org=org.credit_code, org_type=org.type, jurisdiction=org.jurisdiction, key_id=key_id)
+
+
+#: Organisations parsed from their stored documents, by the document's text (a changed organisation
+#: has another text); bounded: emptied when full.
+_ORG_DOCS: dict[str, Org] = {}
+_ORG_DOCS_MAX = 4096
+
+
+def _org_of_doc(doc: str) -> Org:
+    org = _ORG_DOCS.get(doc)
+    if org is None:
+        if len(_ORG_DOCS) >= _ORG_DOCS_MAX:
+            _ORG_DOCS.clear()
+        org = _ORG_DOCS[doc] = parse_org(json.loads(doc))
+    return org
 
 
 def require_org(caller: Caller) -> Caller:

@@ -196,8 +196,7 @@ class FindingNotifier:
     def after_append(self, conn: Any, accepted: Sequence[Any], world: Any) -> None:
         if not accepted:
             return
-        subs = [s for s in db.subscriptions(conn) if "finding.new" in json.loads(s.events)]
-        if not subs:
+        if not any("finding.new" in json.loads(events) for events in db.subscribed_event_types(conn)):
             return
         from battrace.storage import compliance as fdb
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from battrace.storage import schema
+from battrace.storage.store import Store
 
 K = schema.api_keys
 
@@ -31,8 +32,17 @@ def list_keys(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def get_key(conn: Connection, key_id: str) -> Any:
-    return conn.execute(select(K).where(K.c.key_id == key_id)).first()
+_KEY_AND_ORG = ("SELECT k.secret_hash, k.role, k.revoked_at, k.org, o.doc FROM api_keys k"
+                " LEFT JOIN orgs o ON o.credit_code = k.org WHERE k.key_id = {mark}")
+
+
+def get_key_and_org(store: Store, key_id: str) -> tuple[str, str, Any, str | None, str | None] | None:
+    """Key ``key_id``'s ``(secret_hash, role, revoked_at, org, org_doc)``, ``org_doc`` being its
+    organisation's stored document (None when there is none), in one statement through the driver
+    (:meth:`Store.read_one`): every authenticated request runs it."""
+    mark = "?" if store.dialect == "sqlite" else "%s"
+    row = store.read_one(_KEY_AND_ORG.format(mark=mark), (key_id,))
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
 def held_of_model(

@@ -22,6 +22,7 @@ from battrace.domain.rules.r11 import Sales
 from battrace.domain.rules.timers import Timer
 from battrace.storage import schema
 from battrace.storage.chain import append, row_body
+from battrace.storage.store import run
 
 F = schema.findings
 S = schema.finding_subjects
@@ -324,10 +325,11 @@ def vehicle_makers(conn: Connection, vins: Sequence[str]) -> dict[str, str]:
 
 def techinfo_streams_on_file(conn: Connection, streams: Sequence[str]) -> set[str]:
     """Those of ``streams`` (``techinfo:<maker>:<model>``) with dismantling information on file."""
-    t = schema.techinfo
     found: set[str] = set()
-    for chunk in _chunks(list(streams)):
-        found.update(conn.execute(select(t.c.stream).where(t.c.stream.in_(chunk))).scalars())
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    for chunk in _chunks(list(streams)):  # driver SQL: asked for each batch that produces packs
+        sql = f"SELECT stream FROM techinfo WHERE stream IN ({', '.join([mark] * len(chunk))})"
+        found.update(row[0] for row in run(conn, sql, tuple(chunk)))
     return found
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, delete, func, literal, select
 
 from battrace.domain.wholelife import FOLLOWED_STATES
 from battrace.storage import schema
+from battrace.storage.store import run
 
 BatteryKey = tuple[str, str, str, str]  # level, state, chemistry, region
 RetirementKey = tuple[str, str]  # month, region
@@ -40,11 +41,10 @@ def _add(conn: Connection, table: Table, key: tuple[str, ...], deltas: Mapping[t
         return
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     columns = ", ".join((*key, "slot", "n"))
-    conn.exec_driver_sql(
+    run(conn,
         f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join([mark] * (len(key) + 2))}) "
         f"ON CONFLICT ({', '.join((*key, 'slot'))}) DO UPDATE SET n = {table.name}.n + excluded.n",
-        rows,
-    )
+        rows, many=True)
 
 
 def add_battery_counts(conn: Connection, deltas: Mapping[BatteryKey, int]) -> None:

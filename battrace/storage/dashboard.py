@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Table, delete, func, select
 
 from battrace.storage import schema
 from battrace.storage.counts import SLOTS, _slot
+from battrace.storage.store import run
 
 HAND_OVER = "battery.handed_over"
 CERTIFIED = "vehicle.certified"
@@ -41,11 +42,10 @@ def _add(conn: Connection, table: Table, key: tuple[str, ...], values: tuple[str
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     columns = ", ".join((*key, "slot", *values))
     updates = ", ".join(f"{v} = {table.name}.{v} + excluded.{v}" for v in values)
-    conn.exec_driver_sql(
+    run(conn,
         f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join([mark] * (len(key) + 1 + len(values)))}) "
         f"ON CONFLICT ({', '.join((*key, 'slot'))}) DO UPDATE SET {updates}",
-        rows,
-    )
+        rows, many=True)
 
 
 def add_reporters(conn: Connection, deltas: Mapping[str, int]) -> None:
