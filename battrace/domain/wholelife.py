@@ -63,6 +63,14 @@ def chain(code: str, get: Callable[[str], BatteryState | None]) -> list[BatteryS
     return out
 
 
+def followed_state(root_state: str) -> str | None:
+    """The state a component in a pack takes from its root's state, or None when it keeps its own."""
+    if root_state in FOLLOWED_STATES:
+        return root_state
+    # what dismantling did not free is still waste in the dismantler's hands
+    return "waste" if root_state == "dismantled" else None
+
+
 def effective(own: BatteryState, ancestors: list[BatteryState]) -> tuple[BatteryState, Inherited | None]:
     """The state ``own`` shows to readers, given its ancestors (parent first); ``None`` when it has none."""
     if own.parent is None or not ancestors:
@@ -70,12 +78,7 @@ def effective(own: BatteryState, ancestors: list[BatteryState]) -> tuple[Battery
     root = ancestors[-1]
     retired = is_retired(root)
     inherited = Inherited(root.code, root.state, retired, root.waste_since if retired else None)
-    if root.state in FOLLOWED_STATES:
-        state = root.state
-    elif root.state == "dismantled":
-        state = "waste"  # what dismantling did not free is still waste in the dismantler's hands
-    else:
-        state = own.state
+    state = followed_state(root.state) or own.state
     return replace(
         own, state=state, custodian=root.custodian, waste=root.waste or root.state == "dismantled",
         waste_since=root.waste_since, vin=root.vin, pending_to=root.pending_to,

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from battrace.domain.deadlines import china_date
 from battrace.domain.orgs import Org
 from battrace.domain.state import BatteryState
-from battrace.domain.wholelife import FOLLOWED_STATES
+from battrace.domain.wholelife import followed_state
 from battrace.services import dashboard_counts
 from battrace.storage import counts, dashboard
 from battrace.storage.store import Store
@@ -58,13 +58,6 @@ class _Component(NamedTuple):
     parent: str | None
 
 
-def _effect(state: str) -> str | None:
-    """What a root's state does to its components' state: taken over, made waste, or nothing."""
-    if state in FOLLOWED_STATES:
-        return state
-    return "waste" if state == "dismantled" else None
-
-
 def bucket(own: _Row, orgs: Mapping[str, Org], get: Callable[[str], _Row | None] | None = None) -> counts.BatteryKey:
     """The bucket ``own`` is counted in: (level, state, chemistry, holder's region). A component in a
     parent shows its outermost ancestor's fate (:mod:`battrace.domain.wholelife`), read through
@@ -74,7 +67,7 @@ def bucket(own: _Row, orgs: Mapping[str, Org], get: Callable[[str], _Row | None]
         p1 = get(own.parent)
         p2 = get(p1.parent) if p1 is not None and p1.parent is not None else None
         root = p2 or p1
-        effect = _effect(root.state) if root is not None else None
+        effect = followed_state(root.state) if root is not None else None
         state = effect or own.state
         holder = ((p2.custodian if p2 else None) or (p1.custodian if p1 else None) or (p2.maker if p2 else None)
                   or (p1.maker if p1 else None) or own.maker)
@@ -84,7 +77,7 @@ def bucket(own: _Row, orgs: Mapping[str, Org], get: Callable[[str], _Row | None]
 
 def _reach(s: _Row | None) -> tuple[str | None, str | None, str | None, str | None] | None:
     """What of a battery its components' buckets depend on."""
-    return None if s is None else (_effect(s.state), s.custodian, s.maker, s.parent)
+    return None if s is None else (followed_state(s.state), s.custodian, s.maker, s.parent)
 
 
 def battery_moves(conn: Connection, world: BatchWorld) -> Counter[counts.BatteryKey]:
