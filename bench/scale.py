@@ -3,6 +3,7 @@
 Usage::
 
     python bench/scale.py [EVENTS] [--pg URL] [--lookups N] [--chunk N] [--keep] [--schema NAME] [--json]
+                          [--seed N] [--cold-pages N] [--drop-os-cache] [--no-dashboard]
 
 ``EVENTS`` (default 1,000,000; the goal is stated at 10^7) events are written straight into a fresh
 schema with ``COPY``: one pack battery per five events (produced, then tested four times), with real
@@ -12,6 +13,12 @@ ones). The ledger's checks are not run: this measures the read side at a size th
 hours to reach on a development machine. Then ``ANALYZE``, and ``--lookups`` random batteries are
 read three ways, each timed: the passport (``get_passport``), the history (``get_history``) and the
 public check (``public_view`` of the passport, what ``GET /api/v1/public/batteries/{code}`` returns).
+
+Before those reads, ``--cold-pages`` other batteries' passport statements are explained with
+``BUFFERS`` on their first read: how many pages one passport touches, how many were not in
+PostgreSQL's shared buffers, and how long fetching them took (``--drop-os-cache`` first empties the
+kernel's page cache, so they come from the disk). Page counts say what a cold read costs whatever
+the machine's load.
 
 The schema is dropped afterwards unless ``--keep``. The goal is p99 ≤ 5 ms at 10^7 events.
 """
@@ -242,7 +249,63 @@ def dashboard_reads(url: str, runs: int, live_runs: int) -> dict[str, Any]:
     return out
 
 
-def reads(url: str, sample: list[str], lookups: int) -> dict[str, Any]:
+def drop_os_cache() -> str:
+    """Write back and drop the kernel's clean page cache, so the next reads come from disk (root
+    only; machine-wide). Returns what was done, for the report."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w", encoding="ascii") as knob:
+            knob.write("1\n")
+    except OSError as exc:
+        return f"not dropped ({exc.strerror})"
+    return "dropped"
+
+
+def cold_pages(url: str, codes: list[str]) -> dict[str, Any]:
+    """What a passport's one statement touches on batteries read for the first time:
+    ``EXPLAIN (ANALYZE, BUFFERS)`` of it with ``track_io_timing`` on, per battery: pages found in
+    PostgreSQL's shared buffers (``hit``), pages it had to fetch from the OS cache or the disk
+    (``read``) and the time those fetches took. Page counts do not depend on the machine's load."""
+    from battrace.domain.codes import parse_code
+    from battrace.storage.passport_reads import _PASSPORT_PG
+    from battrace.storage.store import Store
+
+    store = Store(url)
+    hits: list[float] = []
+    reads_: list[float] = []
+    io_ms: list[float] = []
+    execution: list[float] = []
+    by_level: dict[str, list[int]] = {}
+    with store.reader() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("SET track_io_timing = on")
+            for code in codes:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _PASSPORT_PG, {"code": code})
+                plan = cur.fetchone()[0]
+                top = (plan if isinstance(plan, list) else json.loads(plan))[0]
+                node = top["Plan"]
+                hits.append(node["Shared Hit Blocks"])
+                reads_.append(node["Shared Read Blocks"])
+                io_ms.append(node.get("I/O Read Time", 0.0))
+                execution.append(top["Execution Time"])
+                pages = node["Shared Hit Blocks"] + node["Shared Read Blocks"]
+                by_level.setdefault(parse_code(code).level, []).append(pages)
+        conn.rollback()
+    store.close()
+
+    def spread(values: list[float]) -> dict[str, float]:
+        ordered = sorted(values)
+        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+        return {"p50": round(pick(0.5), 3), "p99": round(pick(0.99), 3), "mean": round(statistics.fmean(ordered), 3)}
+
+    return {"n": len(codes), "pages_hit": spread(hits), "pages_read": spread(reads_), "io_read_ms": spread(io_ms),
+            "execution_ms": spread(execution),
+            "pages_by_kind": {k: round(statistics.fmean(v), 1) for k, v in sorted(by_level.items())},
+            "load": round(os.getloadavg()[0], 2)}
+
+
+def reads(url: str, sample: list[str], lookups: int, seed: int = 2) -> dict[str, Any]:
     """Each read ``lookups`` times on random batteries: wall time percentiles, the client process's
     CPU time per read (what a loaded machine stretches), the round trips per read (statements,
     BEGIN/COMMIT and the pool's ping, counted on the client), and the database's own execution time
@@ -255,8 +318,8 @@ def reads(url: str, sample: list[str], lookups: int) -> dict[str, Any]:
 
     store = Store(url)
     tracer = Tracer(store)
-    rng = random.Random(2)
-    picks = [rng.choice(sample) for _ in range(lookups)]
+    rng = random.Random(seed)
+    picks = rng.sample(sample, min(lookups, len(sample)))  # distinct: the first pass reads each once
     out: dict[str, Any] = {}
     first = []  # the first read of each battery (pages not yet in PostgreSQL's buffers or the OS cache)
     for code in picks:
@@ -372,6 +435,16 @@ def main(argv: list[str]) -> None:
                         help="repeats of the live count from the read models, for comparison (default 2)")
     parser.add_argument("--recount", action="store_true",
                         help="with --schema: recount the aggregates first (done anyway when they are empty)")
+    parser.add_argument("--seed", type=int, default=2,
+                        help="which random batteries are read (with --schema: another seed reads batteries "
+                             "not read before, so their first reads are cold again)")
+    parser.add_argument("--cold-pages", type=int, default=200,
+                        help="batteries (not among those read) whose passport statement is explained with "
+                             "BUFFERS on their first read: pages and I/O time per passport (default 200; 0: skip)")
+    parser.add_argument("--drop-os-cache", action="store_true",
+                        help="drop the kernel's page cache before the first reads (root only; machine-wide), "
+                             "so they come from disk")
+    parser.add_argument("--no-dashboard", action="store_true", help="skip the dashboard and statistics reads")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     pg = args.pg or os.environ.get("BATTRACE_TEST_DATABASE_URL")
@@ -391,9 +464,9 @@ def main(argv: list[str]) -> None:
             with engine.begin() as c:
                 batteries = int(c.exec_driver_sql(f'SELECT count(*) FROM "{schema}".batteries').scalar_one())
                 events = int(c.exec_driver_sql(f'SELECT count(*) FROM "{schema}".events').scalar_one())
-                c.exec_driver_sql("SELECT setseed(0.5)")
+                c.exec_driver_sql(f"SELECT setseed({(args.seed % 1000) / 1000})")
                 sample = [r[0] for r in c.exec_driver_sql(
-                    f'SELECT code FROM "{schema}".batteries ORDER BY random() LIMIT 5000')]
+                    f'SELECT code FROM "{schema}".batteries ORDER BY random() LIMIT {5000 + args.cold_pages}')]
             result.update(events=events, batteries=batteries)
         else:
             log(f"loading {args.events:,} events into {schema}")
@@ -403,10 +476,18 @@ def main(argv: list[str]) -> None:
         if not args.schema or args.recount or aggregates_empty(url):
             log("recounting the aggregates (the COPY skipped them)")
             result["recount_seconds"] = recount(url)
+        cold, sample = sample[:args.cold_pages], sample[args.cold_pages:]
+        if args.drop_os_cache:
+            result["os_cache"] = drop_os_cache()
+            log(f"OS page cache {result['os_cache']}")
+        if cold:
+            log(f"explaining {len(cold)} first reads")
+            result["cold_pages"] = cold_pages(url, cold)
         log("reading")
-        result["reads"] = reads(url, sample, args.lookups)
-        log("dashboard and statistics")
-        result["dashboard"] = dashboard_reads(url, args.stats_runs, args.live_runs)
+        result["reads"] = reads(url, sample, args.lookups, args.seed)
+        if not args.no_dashboard:
+            log("dashboard and statistics")
+            result["dashboard"] = dashboard_reads(url, args.stats_runs, args.live_runs)
     finally:
         if not args.keep and not args.schema:
             with engine.begin() as c:
@@ -424,6 +505,14 @@ def main(argv: list[str]) -> None:
               f"{result['nproc']} CPU")
     if "recount_seconds" in result:
         print(f"  aggregates recounted in parts (battrace rebuild's recount): {result['recount_seconds']} s")
+    if "cold_pages" in result:
+        c = result["cold_pages"]
+        print(f"  passport statement, first read of {c['n']} other batteries (EXPLAIN ANALYZE, BUFFERS; OS cache "
+              f"{result.get('os_cache', 'as found')}): pages p50/p99 hit {c['pages_hit']['p50']:g}/"
+              f"{c['pages_hit']['p99']:g}, read {c['pages_read']['p50']:g}/{c['pages_read']['p99']:g}; "
+              f"I/O read p50 {c['io_read_ms']['p50']:.3f} ms p99 {c['io_read_ms']['p99']:.3f} ms; execution "
+              f"p50 {c['execution_ms']['p50']:.3f} ms p99 {c['execution_ms']['p99']:.3f} ms; mean pages by level "
+              f"{c['pages_by_kind']} (load {c['load']})")
     for label, r in result["reads"].items():
         verdict = "met" if r["p99_ms"] <= GOAL_P99_MS else "not met"
         if "server" not in r:
@@ -438,6 +527,8 @@ def main(argv: list[str]) -> None:
               f"p50 {server['p50_ms']:.3f} ms  p99 {server['p99_ms']:.3f} ms, planning p50 "
               f"{server['planning_p50_ms']:.3f} ms (skipped when psycopg has prepared the statement)")
 
+    if "dashboard" not in result:
+        return
     check = result["dashboard"].pop("stats level=all counts")
     print(f"  get_stats(level=all) counts {check['counted']:,} batteries; the table holds {check['batteries']:,}")
     for label, r in result["dashboard"].items():
