@@ -39,7 +39,8 @@ DISTRIBUTED: dict[str, str] = {
 
 #: Copied to every node: small registries and compliance state that joins with anything.
 REFERENCE: frozenset[str] = frozenset({
-    "orgs", "api_keys", "findings", "finding_subjects", "compliance_timers", "compliance_sales", "alembic_version",
+    "orgs", "orgs_stamp", "api_keys", "findings", "finding_subjects", "compliance_timers", "compliance_sales",
+    "alembic_version",
     # hash-chained side records: their chains are walked in one order, so they stay on every node
     "finding_log", "audit_chain",
     # supervision (cases, notifications, public reports, outlets): few rows, joined with findings and orgs

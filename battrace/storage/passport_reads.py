@@ -7,8 +7,8 @@ call: at 10^6 events the database's share was about 0.3 ms and the client's seve
 of one constant statement, run outside an explicit transaction (one statement sees one snapshot,
 so the parts are also consistent with each other, which separate statements were not):
 
-- the organisation registry's stamp (:meth:`Store.load_orgs` reuses its parsed cache when it is
-  unchanged), the battery's read-model row and up to three ancestors' (as
+- the organisation registry's stamp (``orgs_stamp``: :meth:`Store.load_orgs` reuses its parsed
+  cache when it is unchanged), the battery's read-model row and up to three ancestors' (as
   :meth:`Store.get_battery_line`), its components, its lineage both ways,
 - its stream (links joined to events) as one JSON array, each body embedded as JSON,
 - the vehicle of the battery's effective ``vin`` (its outermost ancestor's when it has one, as
@@ -46,13 +46,12 @@ _COLUMNS = "code, level, doc, version, head, vin, parent"
 # A cell has no components (a component goes only into a higher level: integrity.assemble), so its
 # passport skips the children lookup, which probes the parent index of every partition of the
 # hash-partitioned table: on a cold 10^7 database that was eight random index pages per read.
-# The registry's stamp is one scan of ``orgs``, not one for the count and one for the latest time.
 # Every battery row is read by a LATERAL subquery with LIMIT 1 (the keys are unique): the plan's row
 # estimate stays 1 whatever the statistics. As a plain join on a table never analysed (a fresh
 # database; autovacuum off) PostgreSQL estimated thousands of rows, which put the statement's cost
 # above ``jit_above_cost``: a 1.3 s JIT compilation for a 0.5 ms read.
 _PASSPORT_PG = f"""
-SELECT o.n AS orgs_n, o.at AS orgs_at,
+SELECT (SELECT version FROM orgs_stamp) AS orgs_version,
   b.doc, b.version, b.head, p1.doc AS d1, p2.doc AS d2, p3.doc AS d3, x.root, x.vin,
   CASE WHEN b.level <> 'C' THEN
     (SELECT array_agg(c.code ORDER BY c.code) FROM batteries c WHERE c.parent = b.code) END AS children,
@@ -72,7 +71,6 @@ FROM (SELECT {_COLUMNS} FROM batteries WHERE code = %(code)s LIMIT 1) b
   LEFT JOIN LATERAL (SELECT {_COLUMNS} FROM batteries WHERE code = p1.parent LIMIT 1) p2 ON true
   LEFT JOIN LATERAL (SELECT {_COLUMNS} FROM batteries WHERE code = p2.parent LIMIT 1) p3 ON true
   CROSS JOIN LATERAL (SELECT {_ROOT} AS root, {_VIN} AS vin) x
-  CROSS JOIN (SELECT count(*) AS n, max(updated_at) AS at FROM orgs) o
 """
 
 _HISTORY_PG = ("SELECT l.version, l.hash AS link, e.seq, e.recorded_at, e.imported, e.body, e.hash, e.type, "
@@ -106,10 +104,10 @@ def current_passport(conn: Connection, code: str) -> PassportRows | None:
     row = conn.exec_driver_sql(_PASSPORT_PG, {"code": code}).first()
     if row is None:
         return None
-    (orgs_n, orgs_at, doc, version, head, d1, d2, d3, root, vin, children, sources, products, events, vehicle,
+    (orgs_version, doc, version, head, d1, d2, d3, root, vin, children, sources, products, events, vehicle,
      findings) = row
     return PassportRows(
-        orgs_stamp=(orgs_n, orgs_at), doc=doc, version=version, head=head,
+        orgs_stamp=(orgs_version,), doc=doc, version=version, head=head,
         ancestor_docs=[d for d in (d1, d2, d3) if d is not None], root=root, vin=vin, vehicle_doc=vehicle,
         children=list(children or ()), sources=sorted(sources or ()), products=sorted(products or ()),
         events=[{"version": ev[0], "link": ev[1], "seq": ev[2], "recorded_at": datetime.fromisoformat(ev[3]),

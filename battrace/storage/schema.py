@@ -69,6 +69,15 @@ orgs = Table(
     Column("updated_at", UTCTime, nullable=False),
 )
 
+#: The registry's stamp: one row (id 1) whose ``version`` a trigger on ``orgs`` raises on every change
+#: (migration 0015), so a reader checks its cached registry by one row, not by scanning ``orgs``.
+orgs_stamp = Table(
+    "orgs_stamp",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
 events = Table(
     "events",
     metadata,

@@ -350,14 +350,15 @@ class Store:
         """Every organisation by credit code (a fresh dict; the parsed orgs are cached).
 
         The registry is read by every ingest batch and every API request, and changes rarely: the
-        parsed organisations are kept with the registry's stamp (row count, latest ``updated_at``),
-        checked by one cheap query in the caller's transaction (or given as ``stamp``, read by the
-        caller's own statement), and dropped by :meth:`save_orgs`. So another process's import is
-        seen at the next read, as before.
+        parsed organisations are kept with the registry's stamp (``orgs_stamp.version``, which a
+        trigger on ``orgs`` raises on every change: migration 0015), checked by reading that one row
+        in the caller's transaction (or given as ``stamp``, read by the caller's own statement), and
+        dropped by :meth:`save_orgs`. So another process's import is seen at the next read, and the
+        check costs the same however large the registry is.
         """
         o = schema.orgs
         if stamp is None:
-            stamp = tuple(run(conn, "SELECT count(*), max(updated_at) FROM orgs")[0])
+            stamp = tuple(run(conn, "SELECT version FROM orgs_stamp")[0])
         cached = self._orgs
         if cached is None or cached[0] != stamp:
             orgs = {row.credit_code: parse_org(json.loads(row.doc))
