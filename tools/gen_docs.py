@@ -2,7 +2,9 @@
 
 - ``docs/cli.md`` from every command's ``--help``;
 - ``docs/events.md``'s table of event types from the event classes
-  (:func:`battrace.domain.event_types.docs_table`).
+  (:func:`battrace.domain.event_types.docs_table`);
+- ``docs/interop.md``'s EPCIS mapping table from the same classes
+  (:func:`battrace.domain.event_types.epcis_table`).
 
 Run ``python tools/gen_docs.py``; ``tests/test_docs.py`` fails when the committed files are stale.
 """
@@ -49,11 +51,28 @@ def events_table() -> str:
     return docs_table()
 
 
-def render_events(template: str) -> str:
-    start, end = "<!-- events-table:start -->", "<!-- events-table:end -->"
-    head, _, rest = template.partition(start)
+def epcis_table() -> str:
+    from battrace.domain.event_types import epcis_table
+
+    return epcis_table()
+
+
+def _between(template: str, marker: str, table: str) -> str:
+    """``template`` with what lies between its ``<!-- {marker}:start/end -->`` markers replaced by ``table``."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    head, found, rest = template.partition(start)
+    if not found or end not in rest:
+        raise ValueError(f"the markers {start} / {end} are missing")
     _, _, tail = rest.partition(end)
-    return f"{head}{start}\n{events_table()}\n{end}{tail}"
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def render_events(template: str) -> str:
+    return _between(template, "events-table", events_table())
+
+
+def render_interop(template: str) -> str:
+    return _between(template, "epcis-table", epcis_table())
 
 
 def main() -> int:
@@ -63,6 +82,8 @@ def main() -> int:
     (ROOT / "docs" / "cli.md").write_text(cli_reference() + "\n", encoding="utf-8")
     events = ROOT / "docs" / "events.md"
     events.write_text(render_events(events.read_text(encoding="utf-8")), encoding="utf-8")
+    interop = ROOT / "docs" / "interop.md"
+    interop.write_text(render_interop(interop.read_text(encoding="utf-8")), encoding="utf-8")
     return 0
 
 

@@ -9,13 +9,15 @@ Each class is a :class:`msgspec.Struct` that owns, for its type:
 - its **integrity decision** (:meth:`EventData.decide`, run by :func:`battrace.domain.integrity.decide`);
 - its **fold step** (:meth:`EventData.fold_battery`, :meth:`EventData.fold_vehicle`, run by
   :mod:`battrace.domain.lifecycle`);
-- its **EPCIS mapping** (event type, action, business step, disposition, identifier slots, ILMD);
+- its **EPCIS mapping** (event type, action, business step, disposition, identifier slots, ILMD, and
+  how the exporter's content-dependent choices and fields of its own look: ``by_field``, ``epcis_extra``);
 - a short description (its docstring).
 
 Everything else is generated from the classes: the type list and versions
 (:data:`battrace.domain.events.EVENT_TYPES`, ``EVENT_VERSIONS``), the CSV columns, the EPCIS
-mapping tables of :mod:`battrace.interop.epcis_export` and the table in ``docs/events.md``
-(:func:`docs_table`; ``python tools/gen_docs.py`` rewrites it, ``tests/test_docs.py`` keeps it in sync).
+mapping tables of :mod:`battrace.interop.epcis_export`, the table in ``docs/events.md``
+(:func:`docs_table`) and the EPCIS table in ``docs/interop.md`` (:func:`epcis_table`);
+``python tools/gen_docs.py`` rewrites both, ``tests/test_docs.py`` keeps them in sync.
 
 Parsing (:func:`battrace.domain.events.parse_event`) converts a raw object into its class with
 ``msgspec.convert(..., strict=True)`` and then runs the semantic checkers; what msgspec refuses is
@@ -144,13 +146,31 @@ Replacements = Annotated[list[Replacement], Meta(min_length=1),
 
 
 @dataclass(frozen=True, slots=True)
+class ByField:
+    """An EPCIS event type and action that depend on whether one native field is given (present, not
+    ``None`` and, for a list, not empty). The exporter (``epcis_export._special``) makes the choice;
+    this states it for the docs, and ``tests/test_docs.py`` checks the two agree."""
+
+    field: str
+    given: tuple[str, str]  # (EPCIS event type, action) when the field is given
+    missing: tuple[str, str]  # (EPCIS event type, action) when it is not
+
+
+@dataclass(frozen=True, slots=True)
 class EpcisMapping:
-    """The fixed EPCIS shape of one native event type."""
+    """The EPCIS shape of one native event type.
+
+    ``epcis_type``, ``action``, ``biz_step`` and ``disposition`` are the fixed shape: the exporter
+    writes them (``None``: nothing) and capture matches an event without ``bt:event_type`` against them
+    (an ``action`` of ``None`` matches any). Where the exporter chooses the event type and action from
+    the event's content instead, ``by_field`` says how (capture does not read it).
+    """
 
     epcis_type: str
     action: str | None
     biz_step: str | None
     disposition: str | None
+    by_field: ByField | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +181,16 @@ class Slot:
     slot: str  # epcList, parentID, childEPCs, inputEPCList, outputEPCList, sourceList, destinationList
     kind: str  # battery, vehicle, org
     many: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraSlot:
+    """An EPCIS field the exporter fills in a way of its own (not one native field in one slot), as
+    ``docs/interop.md`` states it; ``consumes`` names the native fields it carries, which therefore
+    travel as no ``bt:`` property of their own."""
+
+    text: str  # Markdown
+    consumes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +215,7 @@ class EventData(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_fi
     version: ClassVar[int] = 1
     epcis: ClassVar[EpcisMapping]
     epcis_slots: ClassVar[tuple[Slot, ...]] = ()
+    epcis_extra: ClassVar[tuple[ExtraSlot, ...]] = ()
     epcis_ilmd: ClassVar[tuple[str, ...]] = ()
     #: Set by :func:`_register`: the type's own fields in order, required ones first.
     specs: ClassVar[tuple[FieldSpec, ...]] = ()
@@ -309,6 +340,7 @@ class TechinfoFiled(EventData, tag="techinfo.filed", frozen=True):
 
     reporters = ("battery_maker",)
     epcis = EpcisMapping("ObjectEvent", "OBSERVE", "bt:filing_techinfo", None)
+    epcis_extra = (ExtraSlot("`quantityList[0].epcClass` = `…/model/{reporter}/{model}` (class level: no `epcList`)"),)
 
     model: Text
     ccc_certified_at: Timestamp
@@ -370,6 +402,7 @@ class VehicleSold(EventData, tag="vehicle.sold", frozen=True):
     reporters = ("vehicle_maker",)
     epcis = EpcisMapping("TransactionEvent", "ADD", "retail_selling", "retail_sold")
     epcis_slots = (Slot("vin", "epcList", "vehicle"),)
+    epcis_extra = (ExtraSlot("`bizTransactionList` = `…/sale/{reporter}/{event_id}` (the schema requires one)"),)
 
     vin: Vin
 
@@ -433,8 +466,11 @@ class BatteryReplaced(EventData, tag="battery.replaced", frozen=True):
     """A repair shop or maker takes a vehicle's pack out (as waste), optionally putting another in."""
 
     reporters = ("repair_shop", "vehicle_maker")
-    epcis = EpcisMapping("AssociationEvent", None, "repairing", None)  # ADD or DELETE
-    epcis_slots = (Slot("vin", "parentID", "vehicle"),)  # + installed (ADD) or removed (DELETE)
+    epcis = EpcisMapping("AssociationEvent", None, "repairing", None,
+                         ByField("installed", ("AssociationEvent", "ADD"), ("AssociationEvent", "DELETE")))
+    epcis_slots = (Slot("vin", "parentID", "vehicle"),)
+    epcis_extra = (ExtraSlot("`childEPCs` = `installed` (ADD; `removed` then travels as `bt:removed`) or `removed` "
+                             "(DELETE)", ("installed", "removed")),)
 
     vin: Vin
     removed: BatteryCode
@@ -465,8 +501,10 @@ class BatteryRepaired(EventData, tag="battery.repaired", frozen=True):
     """A battery is repaired, optionally with components replaced (the old ones become waste)."""
 
     reporters = ("repair_shop", "vehicle_maker")
-    epcis = EpcisMapping("AggregationEvent", "ADD", "repairing", None)  # or ObjectEvent OBSERVE
-    epcis_slots = ()  # parentID (AggregationEvent) or epcList (ObjectEvent)
+    epcis = EpcisMapping("AggregationEvent", "ADD", "repairing", None,
+                         ByField("components_replaced", ("AggregationEvent", "ADD"), ("ObjectEvent", "OBSERVE")))
+    epcis_extra = (ExtraSlot("`parentID` = `battery`, `childEPCs` = each `components_replaced[].installed` "
+                             "(AggregationEvent); or `epcList` = `battery` (ObjectEvent)", ("battery",)),)
 
     battery: BatteryCode
     components_replaced: Replacements | None = None
@@ -591,6 +629,7 @@ class BatteryHandedOver(EventData, tag="battery.handed_over", frozen=True):
     reporters = None
     epcis = EpcisMapping("ObjectEvent", "OBSERVE", "shipping", "in_transit")
     epcis_slots = (Slot("batteries", "epcList", "battery", True), Slot("to", "destinationList", "org"))
+    epcis_extra = (ExtraSlot("`sourceList` = reporter"),)
 
     batteries: BatteryCodes
     to: Credit
@@ -629,6 +668,7 @@ class BatteryReceived(EventData, tag="battery.received", frozen=True):
     reporters = None
     epcis = EpcisMapping("ObjectEvent", "OBSERVE", "receiving", "in_progress")
     epcis_slots = (Slot("batteries", "epcList", "battery", True), Slot("from", "sourceList", "org"))
+    epcis_extra = (ExtraSlot("`destinationList` = reporter"),)
 
     batteries: BatteryCodes
     from_: Credit = msgspec.field(name="from")
@@ -671,6 +711,10 @@ class BatteryTested(EventData, tag="battery.tested", frozen=True):
     reporters = None
     epcis = EpcisMapping("ObjectEvent", "OBSERVE", "inspecting", None)
     epcis_slots = (Slot("battery", "epcList", "battery"),)
+    epcis_extra = (ExtraSlot("`sensorElementList[0].sensorReport` = `soh` as `bt:state_of_health`, "
+                             "`measured_capacity_ah` as `ElectricCharge` in `AMH`, `internal_resistance_mohm` as "
+                             "`Resistance` in `E45` (milliohm), each if given",
+                             ("soh", "measured_capacity_ah", "internal_resistance_mohm")),)
 
     battery: BatteryCode
     soh: Soh
@@ -797,6 +841,8 @@ class BatteryRecycled(EventData, tag="battery.recycled", frozen=True):
     reporters = ("recycler",)
     epcis = EpcisMapping("TransformationEvent", None, "bt:recycling", None)
     epcis_slots = (Slot("batteries", "inputEPCList", "battery", True),)
+    epcis_extra = (ExtraSlot("`outputQuantityList` = `outputs`: material URI × `quantity` in `KGM` "
+                             "(an empty `outputs`: `bt:outputs`)", ("outputs",)),)
 
     batteries: BatteryCodes
     process: Process
@@ -970,3 +1016,57 @@ def docs_table() -> str:
                     f"{c.version} | {epcis} |")
     return "\n".join(rows)
 
+
+
+def _either(by: ByField, given: str, missing: str) -> str:
+    """One cell of a content-dependent shape: the value, or ``X if `field` given, else Y``."""
+    return given if given == missing else f"{given} if `{by.field}` given, else {missing}"
+
+
+def _code(value: str | None) -> str:
+    """A vocabulary value as the table shows it: battrace's own (``bt:``) in code, absent as ``—``."""
+    if value is None:
+        return "—"
+    return f"`{value}`" if value.startswith("bt:") else value
+
+
+def _slot_text(c: type[EventData], s: Slot) -> str:
+    optional = not next(spec.required for spec in c.specs if spec.name == s.field)
+    return f"`{s.slot}` = `{s.field}`" + (" (if given)" if optional else "")
+
+
+def _slots_cell(c: type[EventData]) -> str:
+    """Where the identifiers go: the fixed slots, the exporter's own fields, a transformation's id."""
+    items = [_slot_text(c, s) for s in c.epcis_slots] + [x.text for x in c.epcis_extra]
+    if c.epcis.epcis_type == "TransformationEvent":
+        items.append("`transformationID`")
+    return "; ".join(items) or "—"
+
+
+def _others_cell(c: type[EventData]) -> str:
+    """ILMD fields, then every other native field without a slot (a ``bt:`` extension property)."""
+    taken = {s.field for s in c.epcis_slots} | {f for x in c.epcis_extra for f in x.consumes} | set(c.epcis_ilmd)
+    ilmd = ", ".join(f"`bt:{f}`" for f in c.epcis_ilmd)
+    extensions = ", ".join(f"`bt:{s.name}`" for s in c.specs if s.name not in taken)
+    return "; ".join(x for x in (ilmd and f"ILMD {ilmd}", extensions) if x) or "—"
+
+
+def epcis_row(c: type[EventData]) -> str:
+    """The row of one type in :func:`epcis_table`."""
+    m = c.epcis
+    etype, action = m.epcis_type, _code(m.action)
+    if m.by_field is not None:
+        by = m.by_field
+        etype = _either(by, by.given[0], by.missing[0])
+        action = _either(by, by.given[1], by.missing[1])
+    return (f"| `{c.name}` | {etype} | {action} | {_code(m.biz_step)} | {_code(m.disposition)} | "
+            f"{_slots_cell(c)} | {_others_cell(c)} |")
+
+
+def epcis_table() -> str:
+    """The Markdown table of every type's EPCIS 2.0 export (``docs/interop.md``, between the
+    ``epcis-table`` markers), from each class's ``epcis``, ``epcis_slots``, ``epcis_extra`` and
+    ``epcis_ilmd``."""
+    rows = ["| native type | EPCIS event | action | bizStep | disposition | identifier slots | other fields |",
+            "|---|---|---|---|---|---|---|"]
+    return "\n".join(rows + [epcis_row(c) for c in CLASSES])

@@ -84,6 +84,8 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
                                                     st.floats(min_value=0, max_value=1e6) | st.integers(0, 10**6),
                                                     min_size=1, max_size=4)},
     "battery.reported_missing": {"battery": codes, "reason": texts},
+    "battery.discarded": {"battery": codes, "reason": texts},
+    "product.returned": {"battery": codes, "reason": texts},
 }
 OPTIONAL: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "battery.produced": {"components": unique_codes()},
@@ -95,6 +97,7 @@ OPTIONAL: dict[str, dict[str, st.SearchStrategy[Any]]] = {
                        "features": st.dictionaries(safe_text, json_values, max_size=3)},
     "battery.remanufactured": {"certification": texts},
     "battery.dismantled": {"components": unique_codes()},
+    "product.returned": {"from_customer": texts},
 }
 
 
