@@ -1010,12 +1010,13 @@ def docs_table() -> str:
         who = ", ".join(c.reporters) if c.reporters else ANY_REPORTER
         required = [f"`{s.name}` ({s.check.label})" for s in c.specs if s.required]
         optional = [f"`{s.name}` ({s.check.label})" for s in c.specs if not s.required]
-        m = c.epcis
-        epcis = ", ".join(x or "—" for x in (m.epcis_type, m.action, m.biz_step, m.disposition))
+        m, by = c.epcis, c.epcis.by_field
+        kind, action = (m.epcis_type, m.action) if by is None else (
+            _either(by, by.given[0], by.missing[0]), _either(by, by.given[1], by.missing[1]))
+        epcis = ", ".join(x or "—" for x in (kind, action, m.biz_step, m.disposition))
         rows.append(f"| `{c.name}`<br>{c.description()} | {who} | {_cell(required)} | {_cell(optional)} | "
                     f"{c.version} | {epcis} |")
     return "\n".join(rows)
-
 
 
 def _either(by: ByField, given: str, missing: str) -> str:
