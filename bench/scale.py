@@ -46,11 +46,15 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def quantile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted values (nearest rank)."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.50) * 1000, 3), "p95_ms": round(pick(0.95) * 1000, 3),
-            "p99_ms": round(pick(0.99) * 1000, 3),
+    return {"p50_ms": round(quantile(ordered, 0.50) * 1000, 3), "p95_ms": round(quantile(ordered, 0.95) * 1000, 3),
+            "p99_ms": round(quantile(ordered, 0.99) * 1000, 3),
             "mean_ms": round(statistics.fmean(ordered) * 1000, 3), "n": len(ordered)}
 
 
@@ -285,19 +289,19 @@ def cold_pages(url: str, codes: list[str]) -> dict[str, Any]:
                 plan = cur.fetchone()[0]
                 top = (plan if isinstance(plan, list) else json.loads(plan))[0]
                 node = top["Plan"]
-                hits.append(node["Shared Hit Blocks"])
-                reads_.append(node["Shared Read Blocks"])
+                hit, read = node["Shared Hit Blocks"], node["Shared Read Blocks"]
+                hits.append(hit)
+                reads_.append(read)
                 io_ms.append(node.get("I/O Read Time", 0.0))
                 execution.append(top["Execution Time"])
-                pages = node["Shared Hit Blocks"] + node["Shared Read Blocks"]
-                by_level.setdefault(parse_code(code).level, []).append(pages)
+                by_level.setdefault(parse_code(code).level, []).append(hit + read)
         conn.rollback()
     store.close()
 
     def spread(values: list[float]) -> dict[str, float]:
         ordered = sorted(values)
-        pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-        return {"p50": round(pick(0.5), 3), "p99": round(pick(0.99), 3), "mean": round(statistics.fmean(ordered), 3)}
+        return {"p50": round(quantile(ordered, 0.5), 3), "p99": round(quantile(ordered, 0.99), 3),
+                "mean": round(statistics.fmean(ordered), 3)}
 
     return {"n": len(codes), "pages_hit": spread(hits), "pages_read": spread(reads_), "io_read_ms": spread(io_ms),
             "execution_ms": spread(execution),

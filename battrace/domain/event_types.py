@@ -1010,9 +1010,8 @@ def docs_table() -> str:
         who = ", ".join(c.reporters) if c.reporters else ANY_REPORTER
         required = [f"`{s.name}` ({s.check.label})" for s in c.specs if s.required]
         optional = [f"`{s.name}` ({s.check.label})" for s in c.specs if not s.required]
-        m, by = c.epcis, c.epcis.by_field
-        kind, action = (m.epcis_type, m.action) if by is None else (
-            _either(by, by.given[0], by.missing[0]), _either(by, by.given[1], by.missing[1]))
+        m = c.epcis
+        kind, action = _type_and_action(m)
         epcis = ", ".join(x or "—" for x in (kind, action, m.biz_step, m.disposition))
         rows.append(f"| `{c.name}`<br>{c.description()} | {who} | {_cell(required)} | {_cell(optional)} | "
                     f"{c.version} | {epcis} |")
@@ -1022,6 +1021,14 @@ def docs_table() -> str:
 def _either(by: ByField, given: str, missing: str) -> str:
     """One cell of a content-dependent shape: the value, or ``X if `field` given, else Y``."""
     return given if given == missing else f"{given} if `{by.field}` given, else {missing}"
+
+
+def _type_and_action(m: EpcisMapping) -> tuple[str, str | None]:
+    """The EPCIS event type and action as the docs show them: fixed, or chosen by ``by_field``."""
+    by = m.by_field
+    if by is None:
+        return m.epcis_type, m.action
+    return _either(by, by.given[0], by.missing[0]), _either(by, by.given[1], by.missing[1])
 
 
 def _code(value: str | None) -> str:
@@ -1055,12 +1062,8 @@ def _others_cell(c: type[EventData]) -> str:
 def epcis_row(c: type[EventData]) -> str:
     """The row of one type in :func:`epcis_table`."""
     m = c.epcis
-    etype, action = m.epcis_type, _code(m.action)
-    if m.by_field is not None:
-        by = m.by_field
-        etype = _either(by, by.given[0], by.missing[0])
-        action = _either(by, by.given[1], by.missing[1])
-    return (f"| `{c.name}` | {etype} | {action} | {_code(m.biz_step)} | {_code(m.disposition)} | "
+    etype, action = _type_and_action(m)
+    return (f"| `{c.name}` | {etype} | {_code(action)} | {_code(m.biz_step)} | {_code(m.disposition)} | "
             f"{_slots_cell(c)} | {_others_cell(c)} |")
 
 

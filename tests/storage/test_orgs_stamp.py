@@ -25,34 +25,36 @@ def _stamp(store: Store) -> int:
         return int(conn.execute(text("SELECT version FROM orgs_stamp")).scalar_one())
 
 
+def _names(store: Store) -> list[str]:
+    """The organisations' names as the store's cached registry reads them now."""
+    with store.reader() as conn:
+        return sorted(o.name for o in store.load_orgs(conn).values())
+
+
 def test_every_change_to_the_registry_raises_the_stamp_and_is_seen(db_url: str) -> None:
     store, other = Store(db_url), Store(db_url)  # two processes' stores on one database
     try:
         first = _org(1, "甲回收")
         import_orgs(store, [first], NOW)
-        with store.reader() as conn:
-            assert [o.name for o in store.load_orgs(conn).values()] == ["甲回收"]
+        assert _names(store) == ["甲回收"]
         before = _stamp(store)
 
         import_orgs(other, [first, _org(2, "乙回收")], NOW)  # another process's import
         assert _stamp(store) > before
-        with store.reader() as conn:
-            assert sorted(o.name for o in store.load_orgs(conn).values()) == ["乙回收", "甲回收"]
+        assert _names(store) == ["乙回收", "甲回收"]
 
         before = _stamp(store)
         with other.writer() as conn:  # a manual edit, past the import's code
             conn.execute(text("UPDATE orgs SET doc = replace(doc, '乙回收', '丙回收'), name = '丙回收' "
                               "WHERE name = '乙回收'"))
         assert _stamp(store) > before
-        with store.reader() as conn:
-            assert sorted(o.name for o in store.load_orgs(conn).values()) == ["丙回收", "甲回收"]
+        assert _names(store) == ["丙回收", "甲回收"]
 
         before = _stamp(store)
         with other.writer() as conn:
             conn.execute(text("DELETE FROM orgs WHERE name = '丙回收'"))
         assert _stamp(store) > before
-        with store.reader() as conn:
-            assert [o.name for o in store.load_orgs(conn).values()] == ["甲回收"]
+        assert _names(store) == ["甲回收"]
     finally:
         store.close()
         other.close()
