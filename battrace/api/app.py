@@ -20,6 +20,7 @@ from battrace.errors import StorageError
 from battrace.services.platform import Platform
 from battrace.storage.migrate import current_revision, head_revision
 from battrace.storage.replica import ping
+from battrace.storage.server_settings import setting_warnings
 
 API_PREFIX = "/api/v1"
 
@@ -57,10 +58,11 @@ def create_app(platform: Platform | None = None, *, with_web: bool = True) -> Fa
     @app.get("/readyz", tags=["meta"], summary="Readiness", response_model=None)
     def readyz() -> dict[str, Any] | JSONResponse:
         """Whether to send traffic here: the database (and the read replica, when configured) answers
-        and its schema is at the migrations' head; 503 naming what is not."""
+        and its schema is at the migrations' head; 503 naming what is not. ``warnings`` names server
+        settings an operator should change (autovacuum off, say): they do not make it unready."""
         checks = readiness(platform, head)
         if all(c == "ok" for c in checks.values()):
-            return {"ok": True, "version": __version__, "checks": checks}
+            return {"ok": True, "version": __version__, "checks": checks, "warnings": setting_warnings(platform.store)}
         failed = ", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok")
         return JSONResponse(status_code=503, content={
             "ok": False, "error": f"not ready: {failed}", "code": "not_ready", "status": 503,

@@ -11,8 +11,9 @@ import typer
 
 from battrace import clock
 from battrace.cli.ledger import open_platform
-from battrace.cli.output import console, print_json, print_table
+from battrace.cli.output import console, err_console, print_json, print_table
 from battrace.services.access import create_key, list_keys, revoke_key
+from battrace.storage.server_settings import setting_warnings
 
 keys = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -64,6 +65,8 @@ def serve_cmd(
     platform = open_platform(ctx)  # migrates the database once, before any worker starts
     console.print(f"battrace on http://{host}:{port}/  ({workers} worker{'s' if workers > 1 else ''}; "
                   "API docs: /docs, OpenAPI: /openapi.json, /healthz, /readyz, /metrics)")
+    for warning in setting_warnings(platform.store):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
     if workers == 1:
         from battrace.api import create_app
 

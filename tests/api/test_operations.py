@@ -22,7 +22,7 @@ from battrace.services.access import create_key
 from battrace.services.orgs import import_orgs
 from battrace.services.platform import Platform
 from tests import story as s
-from tests.api.conftest import NOW, Api
+from tests.api.conftest import NOW, Api, build
 
 
 def _samples(text: str, name: str) -> dict[str, float]:
@@ -47,6 +47,26 @@ def test_readyz_answers_ready_and_names_a_schema_behind_the_code(api: Api, sqlit
     assert body["ok"] is False and body["code"] == "not_ready" and body["status"] == 503
     assert body["context"]["checks"]["migrations"].startswith("database at 0001")
     assert api.client.get("/healthz").status_code == 200  # liveness does not depend on the database
+
+
+def test_readyz_warns_of_server_settings_that_make_a_large_database_decay(pg_url: str) -> None:
+    """On PostgreSQL readiness names autovacuum when it is off (this suite's server has it off, so the
+    warning is checked against the server's own answer, whichever it is); it never makes it unready."""
+    api = build(pg_url)
+    try:
+        with api.platform.store.reader() as conn:
+            autovacuum = conn.exec_driver_sql("SHOW autovacuum").scalar_one()
+        r = api.client.get("/readyz")
+        assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "migrations": "ok"}
+        warnings = r.json()["warnings"]
+        assert any(w.startswith("autovacuum is off:") for w in warnings) == (autovacuum == "off")
+        assert all("turn it on" in w for w in warnings)
+    finally:
+        api.platform.close()
+
+
+def test_readyz_has_no_setting_warnings_on_sqlite(api: Api) -> None:
+    assert api.client.get("/readyz").json()["warnings"] == []
 
 
 def test_request_ids_are_echoed_and_logged_as_json(api: Api, capsys: pytest.CaptureFixture[str]) -> None:
