@@ -26,20 +26,20 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latency import percentiles  # noqa: E402
 
 
 def pct(samples: list[float]) -> dict[str, float]:
-    s = sorted(samples)
-    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.5) * 1000, 1), "p99_ms": round(pick(0.99) * 1000, 1),
-            "max_ms": round(s[-1] * 1000, 1), "mean_ms": round(statistics.fmean(s) * 1000, 1), "n": len(s)}
+    return percentiles(samples, digits=1, with_max=True)
 
 
 def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:

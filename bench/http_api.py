@@ -33,7 +33,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import machine, prepare  # noqa: E402
+from latency import percentiles  # noqa: E402
 
 GOALS = {"batch_events_per_s": 20_000, "single_requests_per_s": 1_000}
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -160,15 +160,6 @@ def requests_in_order(events: list[dict[str, Any]], size: int) -> Iterator[tuple
             yield from flush(reporter)
     while pending:
         yield from flush(next(iter(pending)))
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    if not samples:
-        return {}
-    s = sorted(samples)
-    pick = lambda q: s[min(len(s) - 1, int(q * len(s)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.5) * 1000, 2), "p99_ms": round(pick(0.99) * 1000, 2),
-            "mean_ms": round(statistics.fmean(s) * 1000, 2), "n": len(s)}
 
 
 def clean(raw: dict[str, Any]) -> dict[str, Any]:

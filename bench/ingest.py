@@ -46,7 +46,6 @@ import random
 import resource
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latency import percentiles  # noqa: E402
 
 GOALS = {"sqlite_events_per_s": 50_000, "bare_ratio": 0.5, "passport_p99_ms": 5.0}
 EVENTS_PER_PACK = 150  # with modules and cells (bench/simulate.py); only the first guess
@@ -106,13 +108,6 @@ def rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"p50_ms": round(pick(0.50) * 1000, 3), "p99_ms": round(pick(0.99) * 1000, 3),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 3), "n": len(ordered)}
 
 
 @contextmanager

@@ -34,7 +34,11 @@ import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latency import percentiles, quantile  # noqa: E402
 
 GOAL_P99_MS = 5.0
 GOAL_DASHBOARD_MS = 1000.0  # the dashboard and /api/v1/stats within 1 s at 10^7 events
@@ -44,18 +48,6 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def quantile(ordered: list[float], q: float) -> float:
-    """The ``q`` quantile of sorted values (nearest rank)."""
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": round(quantile(ordered, 0.50) * 1000, 3), "p95_ms": round(quantile(ordered, 0.95) * 1000, 3),
-            "p99_ms": round(quantile(ordered, 0.99) * 1000, 3),
-            "mean_ms": round(statistics.fmean(ordered) * 1000, 3), "n": len(ordered)}
 
 
 def templates() -> tuple[str, list[str], str, str]:
