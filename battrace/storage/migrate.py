@@ -11,6 +11,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: The arguments of the schema's writer lock (PostgreSQL advisory lock): ``"batt"`` and the schema's
+#: name hashed. A migration holds it exclusively, as :meth:`Store.writer` does, so no ledger writer
+#: of its schema runs meanwhile; writers and migrations of other schemas in the database never wait.
+WRITER_LOCK_ARGS = "1650553972, hashtext(current_schema())"
 
 
 def alembic_config() -> Config:
@@ -35,6 +39,6 @@ def upgrade(engine: Engine) -> None:
     cfg = alembic_config()
     with engine.connect().execution_options(battrace_writer=True) as conn, conn.begin():
         if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(1650553972)")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_ARGS})")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

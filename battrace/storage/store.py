@@ -29,9 +29,12 @@ from battrace.domain.state import BatteryState, VehicleState
 from battrace.errors import StorageError, WriteConflict
 from battrace.storage import schema
 from battrace.storage.documents import document_loads
-from battrace.storage.migrate import upgrade
+from battrace.storage.migrate import WRITER_LOCK_ARGS, upgrade
 
-_LOCK_KEY = 0x62617474  # "batt": the advisory lock that serialises writers on PostgreSQL
+#: The schema's writer lock (advisory, PostgreSQL): ``"batt"`` (0x62617474) and the schema's name
+#: hashed, so that two platforms in two schemas of one database (or two tests) do not queue behind
+#: each other's writers or migrations.
+_LOCK_ARGS = WRITER_LOCK_ARGS
 #: SQLSTATEs that mean "a concurrent writer got there first": unique violation (the same
 #: ``(stream, version)`` or ``(reporter, event_id)``), deadlock, serialization failure.
 _CONFLICTS = {"23505", "40P01", "40001"}
@@ -167,7 +170,7 @@ class Store:
         try:
             with self.engine.connect().execution_options(battrace_writer=True) as conn, conn.begin():
                 if self.dialect == "postgresql":
-                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_ARGS})")
                 yield conn
         except (OperationalError, DBAPIError) as exc:
             raise StorageError(f"database write failed: {exc.orig}") from None
@@ -189,7 +192,7 @@ class Store:
             with self.engine.connect().execution_options(battrace_writer=True) as conn, conn.begin():
                 if self.dialect == "postgresql":
                     fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-                    conn.exec_driver_sql(f"SELECT {fn}({_LOCK_KEY})")
+                    conn.exec_driver_sql(f"SELECT {fn}({_LOCK_ARGS})")
                 yield conn
         except (OperationalError, DBAPIError) as exc:
             state = getattr(exc.orig, "sqlstate", None)

@@ -1,0 +1,53 @@
+"""The writer lock on PostgreSQL is the schema's own: a whole-platform writer (or a migration)
+excludes the ledger's writers of its schema, and no writer or migration of another schema in the
+same database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine
+
+from battrace.errors import StorageError
+from battrace.storage.store import Store
+from tests.conftest import postgres_url
+
+
+@pytest.fixture
+def other_pg_url() -> Iterator[str]:
+    """A second schema in the same database (pg_url's fixture makes the first)."""
+    base = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    engine.dispose()
+
+
+def _impatient(url: str) -> str:
+    """The same schema, on connections that give up on a lock after 300 ms (``lock_timeout``)."""
+    return f"{url}%20-clock_timeout%3D300"
+
+
+def test_a_writer_excludes_its_own_schemas_writers_only(pg_url: str, other_pg_url: str) -> None:
+    mine, same = Store(pg_url), Store(_impatient(pg_url))
+    other = None
+    try:
+        with mine.writer():  # e.g. an organisation import: holds its schema's lock exclusively
+            other = Store(_impatient(other_pg_url))  # another schema migrates without waiting
+            with other.ledger_writer() as conn:  # and its ledger writer does not wait either
+                assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+            with pytest.raises(StorageError, match="lock timeout"), same.ledger_writer():
+                pass  # this schema's waits, and gives up after its lock_timeout
+        with same.ledger_writer() as conn:  # once the writer is done, it gets the lock
+            assert conn.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        for store in (mine, other, same):
+            if store is not None:
+                store.close()
