@@ -17,13 +17,17 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/battrace demo
 
+# One pytest worker per CPU (pytest-xdist), each test file whole on one worker (its module fixtures
+# are built once); PostgreSQL tests each get their own schema, so the workers do not meet.
+XDIST := -n auto --dist loadfile
+
 test: $(STAMP) browser-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
 
 # The long twins of tests the default run keeps short (more examples, more writers, the whole CLI
 # in subprocesses): `pytest -m slow`.
 test-slow: $(STAMP) browser-deps
-	$(PY) -m pytest -q -m slow
+	$(PY) -m pytest -q -m slow $(XDIST)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check battrace tests bench

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 from battrace.api.listener import TcpConfig
+
+
+def _accepted_nodelay(listener: socket.socket) -> int:
+    """TCP_NODELAY of a connection the listener accepted, probed in an event loop of its own thread:
+    a browser test's fixture (Playwright's sync API) may keep a loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _nodelay_of_accepted(listener)).result()
 
 
 async def _nodelay_of_accepted(listener: socket.socket) -> int:
@@ -37,7 +45,7 @@ def test_accepted_connections_have_tcp_nodelay_when_the_workers_listener_is_boun
     listener = TcpConfig("battrace.api.app:create_app_from_env", factory=True, host="127.0.0.1", port=0,
                          workers=2).bind_socket()
     assert listener.proto == socket.IPPROTO_TCP and listener.get_inheritable()
-    assert asyncio.run(_nodelay_of_accepted(listener)) != 0
+    assert _accepted_nodelay(listener) != 0
 
 
 def test_a_plain_listener_loses_tcp_nodelay_when_proto_is_zero() -> None:
@@ -46,4 +54,4 @@ def test_a_plain_listener_loses_tcp_nodelay_when_proto_is_zero() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     assert listener.proto == 0
-    assert asyncio.run(_nodelay_of_accepted(listener)) == 0
+    assert _accepted_nodelay(listener) == 0
