@@ -29,7 +29,7 @@ from battrace.storage.store import Store
 
 _BUFFER = 2000
 _SHOWN = 100
-TABLES = ("batteries", "vehicles", "techinfo", "lineage")
+TABLES = ("batteries", "vehicles", "techinfo", "lineage", "components")
 
 
 @dataclass
@@ -82,6 +82,11 @@ def rebuild(store: Store, progress: Callable[[int], None] | None = None) -> Rebu
         _write(store, conn, pending, report)
         for table, key in read_models.delete_rows_without_stream(conn):
             report.note(table, "removed", key)
+        removed, added = read_models.repair_components(conn)
+        for parent, code in removed:
+            report.note("components", "removed", f"{parent}/{code}")
+        for parent, code in added:
+            report.note("components", "added", f"{parent}/{code}")
         stored = verification.lineage(conn)
         if stored != derived:
             for product, source, _ in sorted(derived - stored):

@@ -237,6 +237,13 @@ def check_streams(ctx: Context) -> None:
     for table, key in verification.rows_without_stream(ctx.conn):
         report.add("read_model", f"{table} row {key} has no stream in the log (added outside the ledger)",
                    table=table, key=key)
+    extra, missing = verification.components_apart(ctx.conn)
+    for parent, code in extra:
+        report.add("read_model", f"components row {parent} > {code}: no battery row has that parent",
+                   table="components", key=f"{parent}/{code}")
+    for parent, code in missing:
+        report.add("read_model", f"components row {parent} > {code} is missing (batteries.parent has it)",
+                   table="components", key=f"{parent}/{code}")
 
 
 def _compare(ctx: Context, pending: list[StreamFold]) -> None:

@@ -26,6 +26,7 @@ DISTRIBUTED: dict[str, str] = {
     "techinfo": "stream",
     "vehicles": "vin",
     "lineage": "product",
+    "components": "parent",
     "audit_log": "id",
     "battery_counts": "slot",
     "retirement_counts": "slot",
@@ -56,7 +57,7 @@ BLOCKERS: dict[str, str] = {
 
 #: Colocation groups: distributed tables whose distribution columns hold the same values.
 COLOCATED: tuple[frozenset[str], ...] = (
-    frozenset({"event_links", "batteries", "techinfo", "lineage", "alarms"}),  # a stream / battery code
+    frozenset({"event_links", "batteries", "techinfo", "lineage", "components", "alarms"}),  # a stream / battery code
     frozenset({"battery_counts", "retirement_counts", "reporter_counts", "flow_counts", "installation_counts"}),
 )
 

@@ -44,8 +44,9 @@ _VIN = "CASE WHEN p1.code IS NULL THEN b.vin WHEN p2.code IS NULL THEN p1.vin WH
 
 _COLUMNS = "code, level, doc, version, head, vin, parent"
 # A cell has no components (a component goes only into a higher level: integrity.assemble), so its
-# passport skips the children lookup, which probes the parent index of every partition of the
-# hash-partitioned table: on a cold 10^7 database that was eight random index pages per read.
+# passport skips the children lookup. The others read ``components`` (migration 0016), partitioned by
+# parent: one probe, where ``batteries.parent`` (batteries being partitioned by code) took one probe
+# per partition and then each component's row — 27 of a cold pack's 47 pages read at 10^7.
 # Every battery row is read by a LATERAL subquery with LIMIT 1 (the keys are unique): the plan's row
 # estimate stays 1 whatever the statistics. As a plain join on a table never analysed (a fresh
 # database; autovacuum off) PostgreSQL estimated thousands of rows, which put the statement's cost
@@ -54,7 +55,7 @@ _PASSPORT_PG = f"""
 SELECT (SELECT version FROM orgs_stamp) AS orgs_version,
   b.doc, b.version, b.head, p1.doc AS d1, p2.doc AS d2, p3.doc AS d3, x.root, x.vin,
   CASE WHEN b.level <> 'C' THEN
-    (SELECT array_agg(c.code ORDER BY c.code) FROM batteries c WHERE c.parent = b.code) END AS children,
+    (SELECT array_agg(c.code ORDER BY c.code) FROM components c WHERE c.parent = b.code) END AS children,
   (SELECT array_agg(s.source) FROM lineage s WHERE s.product = b.code) AS sources,
   (SELECT array_agg(s.product) FROM lineage s WHERE s.source = b.code) AS products,
   (SELECT json_agg(json_build_array(l.version, l.hash, e.seq, e.recorded_at, e.imported, e.body::json, e.hash,

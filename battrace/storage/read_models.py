@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, insert, literal, select
 
-from battrace.storage import schema
+from battrace.storage import schema, verification
 from battrace.storage.store import Store
 from battrace.storage.verification import READ_MODEL_KEYS
 
@@ -42,3 +42,21 @@ def replace_lineage(conn: Connection, rows: Iterable[tuple[str, str, int]]) -> N
     values = [{"product": p, "source": s, "seq": q} for p, s, q in sorted(rows)]
     if values:
         conn.execute(insert(lin), values)
+
+
+def repair_components(conn: Connection) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``components`` made exactly the ``(parent, code)`` pairs of ``batteries`` again (a table its
+    triggers keep, edited by hand): returns the pairs removed and the pairs added."""
+    removed: list[tuple[str, str]] = []
+    added: list[tuple[str, str]] = []
+    while True:  # in rounds of 1,000: what verify names, fixed, until nothing is apart
+        extra, missing = verification.components_apart(conn, 1000)
+        if not extra and not missing:
+            return removed, added
+        c = schema.components
+        for parent, code in extra:
+            conn.execute(delete(c).where(c.c.parent == parent, c.c.code == code))
+        if missing:
+            conn.execute(insert(c), [{"parent": parent, "code": code} for parent, code in missing])
+        removed += extra
+        added += missing

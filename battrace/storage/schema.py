@@ -135,6 +135,17 @@ Index("ix_batteries_state", batteries.c.state)
 Index("ix_batteries_level_state", batteries.c.level, batteries.c.state)
 Index("ix_batteries_custodian_state", batteries.c.custodian, batteries.c.state)
 
+#: The components of each battery (migration 0016): one row per battery with a parent, kept from
+#: ``batteries.parent`` by triggers on ``batteries``; on PostgreSQL partitioned by ``parent``, so a
+#: passport's components are one probe, not one per partition of ``batteries``.
+components = Table(
+    "components",
+    metadata,
+    Column("parent", String(24), nullable=False),
+    Column("code", String(24), nullable=False),
+    PrimaryKeyConstraint("parent", "code", name="pk_components"),
+)
+
 vehicles = Table(
     "vehicles",
     metadata,

@@ -490,8 +490,9 @@ class Store:
         return out
 
     def children_of(self, conn: Connection, code: str) -> list[str]:
-        b = schema.batteries
-        return list(conn.execute(select(b.c.code).where(b.c.parent == code).order_by(b.c.code)).scalars())
+        """The components of battery ``code`` (``components``, which triggers keep from ``batteries.parent``)."""
+        c = schema.components
+        return list(conn.execute(select(c.c.code).where(c.c.parent == code).order_by(c.c.code)).scalars())
 
     def lineage_of(self, conn: Connection, code: str) -> tuple[list[str], list[str]]:
         """(sources of product ``code``, products made from ``code``)."""

@@ -76,6 +76,18 @@ def rows_without_stream(conn: Connection, limit: int = 100) -> list[tuple[str, s
     return out
 
 
+def components_apart(conn: Connection, limit: int = 20) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``components`` against ``batteries.parent``: pairs ``(parent, code)`` in the table that no
+    battery row has, and pairs of battery rows the table lacks (at most ``limit`` of each)."""
+    extra = conn.exec_driver_sql(
+        "SELECT c.parent, c.code FROM components c LEFT JOIN batteries b ON b.code = c.code AND b.parent = c.parent "
+        f"WHERE b.code IS NULL ORDER BY c.parent, c.code LIMIT {int(limit)}").all()
+    missing = conn.exec_driver_sql(
+        "SELECT b.parent, b.code FROM batteries b LEFT JOIN components c ON c.parent = b.parent AND c.code = b.code "
+        f"WHERE b.parent IS NOT NULL AND c.code IS NULL ORDER BY b.parent, b.code LIMIT {int(limit)}").all()
+    return [(r[0], r[1]) for r in extra], [(r[0], r[1]) for r in missing]
+
+
 def lineage(conn: Connection) -> set[tuple[str, str, int]]:
     lin = schema.lineage
     return {(str(p), str(s), int(q)) for p, s, q in conn.execute(select(lin.c.product, lin.c.source, lin.c.seq))}

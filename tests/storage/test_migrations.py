@@ -27,8 +27,8 @@ def test_migrated_database_matches_the_declared_schema(db_url: str) -> None:
 
 
 def _is_partition(name: str) -> bool:
-    """A hash partition of a PostgreSQL table (migration 0006): physical, not declared in the schema."""
-    return re.fullmatch(r"(event_links|batteries|vehicles|techinfo|lineage)_p\d\d", name) is not None
+    """A hash partition of a PostgreSQL table (migrations 0006 and 0016): physical, not declared in the schema."""
+    return re.fullmatch(r"(event_links|batteries|vehicles|techinfo|lineage|components)_p\d\d", name) is not None
 
 
 def test_opening_twice_is_a_no_op(sqlite_url: str) -> None:
@@ -71,4 +71,44 @@ def test_0006_partitions_postgresql_tables_keeping_their_rows_and_downgrades(pg_
             "SELECT relkind FROM pg_class WHERE relname = 'event_links' "
             "AND relnamespace = current_schema()::regnamespace")).scalar_one() == "r"
         assert conn.execute(text("SELECT count(*) FROM event_links")).scalar_one() == 2
+    engine.dispose()
+
+
+def test_0016_fills_components_from_the_batteries_it_finds_and_downgrades(db_url: str) -> None:
+    """A database at 0015 with assembled batteries gets their pairs in ``components``; down again,
+    the table and its triggers are gone and ``batteries`` takes writes as before."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from battrace.services.ledger import Ledger
+    from battrace.services.orgs import import_orgs
+    from battrace.storage.migrate import alembic_config
+    from tests import story as s
+
+    now = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+    store = Store(db_url)
+    import_orgs(store, s.orgs(), now)
+    assert Ledger(store, now=lambda: now).ingest(list(enumerate(s.story(), 1))).rejected == 0
+    store.close()
+    engine, cfg = create_engine(db_url), alembic_config()
+
+    def run(fn: Any, target: str) -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            fn(cfg, target)
+
+    def pairs(sql: str) -> set[tuple[str, str]]:
+        with engine.begin() as conn:
+            return {(r[0], r[1]) for r in conn.execute(text(sql))}
+
+    expected = pairs("SELECT parent, code FROM batteries WHERE parent IS NOT NULL")
+    assert {(s.PACK, m) for m in s.MODULES} <= expected
+    run(command.downgrade, "0015")
+    with engine.begin() as conn:  # no trigger left to write into a table that is gone
+        conn.execute(text("UPDATE batteries SET parent = NULL WHERE code = :c"), {"c": s.MODULES[0]})
+        conn.execute(text("UPDATE batteries SET parent = :p WHERE code = :c"), {"p": s.PACK, "c": s.MODULES[0]})
+    run(command.upgrade, "0016")
+    assert pairs("SELECT parent, code FROM components") == expected
     engine.dispose()

@@ -18,6 +18,7 @@ from battrace.services.anchor import generate_key, load_private_key, make_anchor
 from battrace.services.ledger import event_hash, link_hash
 from battrace.services.orgs import import_orgs
 from battrace.services.platform import Platform
+from battrace.services.rebuild import rebuild
 from battrace.services.verify import CHECKS, verify
 from tests import story as s
 
@@ -157,6 +158,32 @@ def test_lineage_row_added(platform: Platform) -> None:
     tamper(platform, "INSERT INTO lineage (product, source, seq) VALUES (:prod, :src, 1)", prod=s.PRODUCT,
            src=s.SPARE)
     assert named(platform, "lineage")["key"] == f"{s.PRODUCT}/{s.SPARE}"
+
+
+def test_components_follow_batteries_and_a_row_deleted_is_named(platform: Platform) -> None:
+    """The story's pack holds two modules of two cells each: ``components`` has those six pairs, kept
+    by the triggers on ``batteries``; a pair deleted behind their back is named, and rebuilt."""
+    pairs = {(r[0], r[1]) for r in _rows(platform, "SELECT parent, code FROM components")}
+    parents = _rows(platform, "SELECT parent, code FROM batteries WHERE parent IS NOT NULL")
+    assert pairs == {(r[0], r[1]) for r in parents}
+    assert {(s.PACK, m) for m in s.MODULES} <= pairs and len(pairs) >= 6
+    tamper(platform, "DELETE FROM components WHERE code = :c", c=s.MODULES[0])
+    assert named(platform, "components")["key"] == f"{s.PACK}/{s.MODULES[0]}"
+    report = rebuild(platform.store)
+    assert {"table": "components", "key": f"{s.PACK}/{s.MODULES[0]}", "difference": "added"} in report.differences
+    assert verify(platform.store).ok
+
+
+def test_components_row_added(platform: Platform) -> None:
+    tamper(platform, "INSERT INTO components (parent, code) VALUES (:par, :c)", par=s.PACK, c=s.SPARE)
+    assert named(platform, "components")["key"] == f"{s.PACK}/{s.SPARE}"
+    rebuild(platform.store)
+    assert verify(platform.store).ok
+
+
+def _rows(p: Platform, sql: str) -> list[Any]:
+    with p.store.engine.begin() as conn:
+        return list(conn.execute(text(sql)))
 
 
 def test_findings_state_changed(platform: Platform) -> None:
