@@ -4,30 +4,20 @@ same database."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine
 
 from battrace.errors import StorageError
 from battrace.storage.store import Store
-from tests.conftest import postgres_url
+from tests.conftest import pg_schema
 
 
 @pytest.fixture
 def other_pg_url() -> Iterator[str]:
     """A second schema in the same database (pg_url's fixture makes the first)."""
-    base = postgres_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    engine.dispose()
+    with pg_schema() as url:
+        yield url
 
 
 def _impatient(url: str) -> str:
