@@ -657,6 +657,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     backends = [b for b in ["sqlite"] + (["postgresql"] if pg else []) if b in args.backends.split(",")]
     root = Path(args.data)
     results: dict[str, Any] = {"machine": machine(), "goals": GOALS, "sizes": []}
+    if pg and "postgresql" in backends:
+        results["server"] = server(pg)
     for n in args.sizes:
         data, packs = prepare(n, args.seed, root)
         entry: dict[str, Any] = {"events": n, "packs": packs, "data": str(data)}
@@ -713,13 +715,35 @@ def machine() -> dict[str, Any]:
             "loadavg_at_start": os.getloadavg()}
 
 
+#: The server's settings a figure depends on, printed with the results: autovacuum off (as on a
+#: test server) leaves vacuum and statistics to the ingest's own ANALYZE (docs/scale.md).
+SERVER_SETTINGS = ("server_version", "autovacuum", "shared_buffers", "max_wal_size", "effective_io_concurrency")
+
+
+def server(pg: str) -> dict[str, str]:
+    """The PostgreSQL server's version and :data:`SERVER_SETTINGS`."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(pg)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT name, current_setting(name) FROM pg_settings "
+                                        "WHERE name = ANY(%(names)s)", {"names": list(SERVER_SETTINGS)})
+            return dict(rows.tuples().all())
+    finally:
+        engine.dispose()
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def table(results: dict[str, Any]) -> str:
     m = results["machine"]
-    lines = [f"machine: {m['nproc']} CPU, {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}", ""]
+    lines = [f"machine: {m['nproc']} CPU, {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}"]
+    if "server" in results:
+        lines.append("postgresql: " + ", ".join(f"{k} {results['server'].get(k, '?')}" for k in SERVER_SETTINGS))
+    lines.append("")
     head = (f"{'events':>9} {'db':<10} {'battrace/s':>10} {'bare/s':>9} {'ratio':>6} {'evsrc/s':>8} {'ratio':>6} "
             f"{'rules/s':>8} {'pp p50':>7} {'pp p99':>7} {'pack p99':>8} {'rss MB':>7} {'heap MB':>7} {'rejected':>8}")
     lines += [head, "-" * len(head)]
