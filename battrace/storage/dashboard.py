@@ -106,9 +106,11 @@ def certified_packs(conn: Connection, vins: Iterable[str]) -> dict[str, int]:
             for seq, _, _, body in _events(conn, sorted(first), CERTIFIED)}
 
 
-#: Advisory-lock class of a hand-over recounted after the fact (PostgreSQL's two-key lock space,
-#: apart from the writers' one-key lock): see :func:`lock_handovers`.
-_HANDOVER_LOCK = 0x62746877  # "bthw"
+#: The advisory lock of a hand-over recounted after the fact (see :func:`lock_handovers`): a key in
+#: PostgreSQL's one-key (bigint) space, which does not overlap the two-key space of the writers'
+#: lock (:data:`battrace.storage.migrate.WRITER_LOCK_ARGS`), hashed from the schema and the seq, so
+#: that two platforms in two schemas of one database never wait for each other's hand-overs.
+HANDOVER_LOCK_KEY = "hashtextextended(current_schema() || '/handover', %s)"
 
 
 def lock_handovers(conn: Connection, seqs: Iterable[int]) -> None:
@@ -118,7 +120,7 @@ def lock_handovers(conn: Connection, seqs: Iterable[int]) -> None:
     if conn.dialect.name != "postgresql":
         return
     for seq in sorted(set(seqs)):
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_HANDOVER_LOCK, seq % 2_147_483_647))
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({HANDOVER_LOCK_KEY})", (seq,))
 
 
 # -- recounts from the log and the read models ----------------------------------------------------
