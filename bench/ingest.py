@@ -729,7 +729,7 @@ def server(pg: str) -> dict[str, str]:
         with engine.connect() as conn:
             rows = conn.exec_driver_sql("SELECT name, current_setting(name) FROM pg_settings "
                                         "WHERE name = ANY(%(names)s)", {"names": list(SERVER_SETTINGS)})
-            return dict(rows.tuples().all())
+            return {name: value for name, value in rows}
     finally:
         engine.dispose()
 
