@@ -277,6 +277,17 @@ class ServerCpu:
         self.engine.dispose()
 
 
+# a table and its partitions, summed (a partitioned table has no storage of its own)
+_TABLE_SQL = (
+    "SELECT max(c.reltuples) FILTER (WHERE c.oid = to_regclass(%(t)s))::bigint,"
+    " sum(pg_relation_size(c.oid))::bigint, sum(coalesce(pg_total_relation_size(c.reltoastrelid), 0))::bigint,"
+    " sum(pg_indexes_size(c.oid))::bigint, sum(s.n_live_tup)::bigint, sum(s.n_dead_tup)::bigint,"
+    " sum(s.n_tup_upd)::bigint, sum(s.n_tup_hot_upd)::bigint, sum(s.autovacuum_count)::bigint,"
+    " sum(s.autoanalyze_count)::bigint, count(*) FILTER (WHERE c.relispartition)"
+    " FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(%(t)s)"
+    " OR c.oid IN (SELECT relid FROM pg_partition_tree(to_regclass(%(t)s)))")
+
+
 class Profiler:
     """Where an ingest's time goes on PostgreSQL, per tenth of the run (``--profile``).
 
@@ -345,20 +356,16 @@ class Profiler:
                 "tables": self._tables(), "plans": self._plans()}
 
     def _tables(self) -> dict[str, Any]:
+        """Sizes and counters of the big tables, each summed over its partitions (a partitioned
+        table has no storage of its own: its leaves hold the rows and the indexes)."""
         out: dict[str, Any] = {}
-        for name in ("events", "event_links", "batteries", "vehicles"):
-            r = self.conn.execute(
-                "SELECT c.reltuples::bigint, pg_relation_size(c.oid),"
-                " coalesce(pg_total_relation_size(c.reltoastrelid), 0),"
-                " pg_indexes_size(c.oid), s.n_live_tup, s.n_dead_tup, s.n_tup_upd, s.n_tup_hot_upd,"
-                " s.autovacuum_count, s.autoanalyze_count"
-                " FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid"
-                " WHERE c.oid = to_regclass(%s)", (name,)).fetchone()
-            if r is None:
+        for name in ("events", "event_links", "batteries", "components", "vehicles"):
+            r = self.conn.execute(_TABLE_SQL, {"t": name}).fetchone()
+            if r is None or r[1] is None:
                 continue
             out[name] = {"reltuples": r[0], "heap_mb": round(r[1] / 2**20, 1), "toast_mb": round(r[2] / 2**20, 1),
                          "index_mb": round(r[3] / 2**20, 1), "live": r[4], "dead": r[5], "upd": r[6], "hot_upd": r[7],
-                         "autovacuum": r[8], "autoanalyze": r[9]}
+                         "autovacuum": r[8], "autoanalyze": r[9], "partitions": r[10]}
         return out
 
     def _plans(self) -> dict[str, Any]:
