@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -47,7 +48,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
 from battrace.config import Settings
 from battrace.domain.vin import with_check_digit
@@ -59,7 +60,7 @@ from battrace.services.replay import BATTERY_COLUMNS, VEHICLE_COLUMNS
 from battrace.services.verify import verify
 from battrace.storage import schema
 from tests import story as s
-from tests.conftest import postgres_url
+from tests.conftest import pg_schema, postgres_url
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 CN = timezone(timedelta(hours=8))
@@ -101,7 +102,7 @@ class Stores:
 
     def __init__(self, kind: str, tmp: Path) -> None:
         self.kind, self.tmp = kind, tmp
-        self.schemas: list[str] = []
+        self.schemas = ExitStack()  # the PostgreSQL schemas opened, dropped at close
         self.platform = self._open()
         self.reference = Platform(Settings(database_url=f"sqlite:///{tmp / 'reference.db'}", rules=False),
                                   now=lambda: NOW)
@@ -113,14 +114,7 @@ class Stores:
         if self.kind == "sqlite":
             url = f"sqlite:///{self.tmp / f'primary-{uuid.uuid4().hex[:8]}.db'}"
         else:
-            base = postgres_url()
-            name = f"t_{uuid.uuid4().hex[:12]}"
-            engine = create_engine(base)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-            engine.dispose()
-            self.schemas.append(name)
-            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
+            url = self.schemas.enter_context(pg_schema())
         p = Platform(Settings(database_url=url), now=lambda: NOW)
         import_orgs(p.store, s.orgs(), NOW)
         return p
@@ -134,12 +128,7 @@ class Stores:
     def close(self) -> None:
         self.platform.close()
         self.reference.close()
-        if self.schemas:
-            engine = create_engine(postgres_url())
-            with engine.begin() as conn:
-                for name in self.schemas:
-                    conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-            engine.dispose()
+        self.schemas.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -5,12 +5,11 @@ cells (derived from their pack), vehicles, re-made products, open and resolved f
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
 from battrace.services import compliance
 from battrace.services.orgs import import_orgs
@@ -18,7 +17,7 @@ from battrace.services.passport import get_history, get_passport
 from battrace.services.platform import Platform
 from battrace.services.simulate import RULES, SimulationParams, simulate
 from battrace.storage import passport_reads, schema
-from tests.conftest import postgres_url
+from tests.conftest import pg_schema
 
 NOW = datetime.fromisoformat("2026-11-20T00:00:00+08:00")
 
@@ -41,15 +40,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, pg_url_module: str) -> Itera
 @pytest.fixture(scope="module")
 def pg_url_module() -> Iterator[str]:
     """A PostgreSQL schema for this module's world (the per-test ``pg_url`` would rebuild it per test)."""
-    base = postgres_url()
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-    engine.dispose()
+    with pg_schema() as url:
+        yield url
 
 
 def test_every_passport_and_history_is_the_same_as_by_separate_statements(

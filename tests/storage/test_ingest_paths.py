@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
 from battrace.config import Settings
 from battrace.domain.events import canonical_json
@@ -25,7 +24,7 @@ from battrace.services.verify import verify
 from battrace.storage import schema
 from battrace.storage.documents import document_json, document_loads
 from tests import story as s
-from tests.conftest import postgres_url
+from tests.conftest import pg_schema
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
@@ -65,15 +64,8 @@ def other_url(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path_factory.mktemp('other') / 'battrace.db'}"
         return
-    base, name = postgres_url(), f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{name}"
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-    engine.dispose()
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture
