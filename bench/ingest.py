@@ -724,7 +724,8 @@ def machine() -> dict[str, Any]:
 
 #: The server's settings a figure depends on, printed with the results: autovacuum off (as on a
 #: test server) leaves vacuum and statistics to the ingest's own ANALYZE (docs/scale.md).
-SERVER_SETTINGS = ("server_version", "autovacuum", "shared_buffers", "max_wal_size", "effective_io_concurrency")
+SERVER_SETTINGS = ("server_version", "autovacuum", "shared_buffers", "max_wal_size", "checkpoint_timeout",
+                   "wal_compression")
 
 
 def server(pg: str) -> dict[str, str]:
