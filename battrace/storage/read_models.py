@@ -46,17 +46,14 @@ def replace_lineage(conn: Connection, rows: Iterable[tuple[str, str, int]]) -> N
 
 def repair_components(conn: Connection) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``components`` made exactly the ``(parent, code)`` pairs of ``batteries`` again (a table its
-    triggers keep, edited by hand): returns the pairs removed and the pairs added."""
-    removed: list[tuple[str, str]] = []
-    added: list[tuple[str, str]] = []
-    while True:  # in rounds of 1,000: what verify names, fixed, until nothing is apart
-        extra, missing = verification.components_apart(conn, 1000)
-        if not extra and not missing:
-            return removed, added
-        c = schema.components
-        for parent, code in extra:
-            conn.execute(delete(c).where(c.c.parent == parent, c.c.code == code))
-        if missing:
-            conn.execute(insert(c), [{"parent": parent, "code": code} for parent, code in missing])
-        removed += extra
-        added += missing
+    triggers keep, edited by hand), by one set-based delete and one insert: returns the pairs
+    removed and the pairs added. Run under the writer lock (``rebuild``), so nothing changes
+    between reading the pairs and repairing them."""
+    extra, missing = verification.components_apart(conn, None)
+    if extra:
+        conn.exec_driver_sql("DELETE FROM components WHERE (parent, code) IN "
+                             f"(SELECT c.parent, c.code {verification.COMPONENTS_EXTRA})")
+    if missing:
+        conn.exec_driver_sql("INSERT INTO components (parent, code) "
+                             f"SELECT b.parent, b.code {verification.COMPONENTS_MISSING}")
+    return extra, missing

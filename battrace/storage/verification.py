@@ -76,15 +76,21 @@ def rows_without_stream(conn: Connection, limit: int = 100) -> list[tuple[str, s
     return out
 
 
-def components_apart(conn: Connection, limit: int = 20) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+#: ``components`` pairs no battery row has, and battery rows' pairs ``components`` lacks.
+COMPONENTS_EXTRA = ("FROM components c WHERE NOT EXISTS (SELECT 1 FROM batteries b "
+                    "WHERE b.code = c.code AND b.parent = c.parent)")
+COMPONENTS_MISSING = ("FROM batteries b WHERE b.parent IS NOT NULL AND NOT EXISTS (SELECT 1 FROM components c "
+                      "WHERE c.parent = b.parent AND c.code = b.code)")
+
+
+def components_apart(conn: Connection, limit: int | None = 20) -> tuple[list[tuple[str, str]],
+                                                                       list[tuple[str, str]]]:
     """``components`` against ``batteries.parent``: pairs ``(parent, code)`` in the table that no
-    battery row has, and pairs of battery rows the table lacks (at most ``limit`` of each)."""
-    extra = conn.exec_driver_sql(
-        "SELECT c.parent, c.code FROM components c LEFT JOIN batteries b ON b.code = c.code AND b.parent = c.parent "
-        f"WHERE b.code IS NULL ORDER BY c.parent, c.code LIMIT {int(limit)}").all()
-    missing = conn.exec_driver_sql(
-        "SELECT b.parent, b.code FROM batteries b LEFT JOIN components c ON c.parent = b.parent AND c.code = b.code "
-        f"WHERE b.parent IS NOT NULL AND c.code IS NULL ORDER BY b.parent, b.code LIMIT {int(limit)}").all()
+    battery row has, and pairs of battery rows the table lacks (at most ``limit`` of each; all
+    of them when ``limit`` is ``None``)."""
+    bound = "" if limit is None else f" LIMIT {int(limit)}"
+    extra = conn.exec_driver_sql(f"SELECT c.parent, c.code {COMPONENTS_EXTRA} ORDER BY c.parent, c.code{bound}")
+    missing = conn.exec_driver_sql(f"SELECT b.parent, b.code {COMPONENTS_MISSING} ORDER BY b.parent, b.code{bound}")
     return [(r[0], r[1]) for r in extra], [(r[0], r[1]) for r in missing]
 
 
